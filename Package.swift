@@ -1,0 +1,35 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// libscorecam.so: the C ABI (include/scorecam.h) over a pure-Swift engine.
+// Only scorecam_* symbols are exported (exports.map); the Makefile adds -static-stdlib so the
+// library needs no Swift runtime on the user's machine.
+let package = Package(
+    name: "scorecam",
+    products: [
+        .library(name: "scorecam", type: .dynamic, targets: ["ScoreCAM"]),
+    ],
+    targets: [
+        // Exposes include/scorecam.h to Swift (the header is a symlink to the public one).
+        .target(name: "CScoreCAM"),
+        // Pure Swift engine: no C types, no callbacks, no global state.
+        .target(name: "ScoreCAMCore"),
+        // Thin ABI layer: exported functions, handles, statuses, callback adapters.
+        .target(
+            name: "ScoreCAM",
+            dependencies: ["CScoreCAM", "ScoreCAMCore"],
+            linkerSettings: [
+                .unsafeFlags([
+                    "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/ScoreCAM/exports.map",
+                    "-Xlinker", "-soname=libscorecam.so.0",
+                ]),
+            ]
+        ),
+        .testTarget(
+            name: "ScoreCAMCoreTests",
+            dependencies: ["ScoreCAMCore"],
+            // Read from the source tree by path; generate_fixtures.py rewrites them.
+            exclude: ["Fixtures"]
+        ),
+    ]
+)

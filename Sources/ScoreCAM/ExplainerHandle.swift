@@ -1,0 +1,50 @@
+import CScoreCAM
+import ScoreCAMCore
+
+/// What a `scorecam_explainer *` points to: parameters, registered callbacks, the last error and
+/// the details of the last successful compute.
+final class ExplainerHandle {
+    var parameters = Parameters()
+    var forward: (fn: scorecam_forward_fn, outputDim: Int, userData: UnsafeMutableRawPointer?)?
+    var scoring: (fn: scorecam_scoring_fn, userData: UnsafeMutableRawPointer?)?
+    var progress: (fn: scorecam_progress_fn, userData: UnsafeMutableRawPointer?)?
+    var message = OwnedMessage()
+    var details: (images: [ImageDetails], numTargets: Int)?
+
+    static func from(_ pointer: OpaquePointer?) -> ExplainerHandle? {
+        pointer.map { Unmanaged<ExplainerHandle>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }
+    }
+}
+
+/// Adapts the C callbacks to the engine's ModelHost. A non-zero return becomes an EngineError
+/// that unwinds the run (the engine frees its buffers on the way out).
+struct CallbackHost: ModelHost {
+    let forwardFn: scorecam_forward_fn
+    let forwardUserData: UnsafeMutableRawPointer?
+    let outputDim: Int
+    let scoringFn: scorecam_scoring_fn?
+    let scoringUserData: UnsafeMutableRawPointer?
+    let progressFn: scorecam_progress_fn?
+    let progressUserData: UnsafeMutableRawPointer?
+    let rawTargets: UnsafePointer<Int64>?
+
+    func forward(_ images: UnsafePointer<Float>, count: Int, c: Int, h: Int, w: Int,
+                 outputs: UnsafeMutablePointer<Float>) throws(EngineError) {
+        let rc = forwardFn(forwardUserData, images, Int64(count), Int64(c), Int64(h), Int64(w), outputs, Int64(outputDim))
+        guard rc == 0 else { throw EngineError(.callback, "the forward callback returned \(rc)") }
+    }
+
+    var scoresTargets: Bool { scoringFn != nil }
+
+    func score(_ outputs: UnsafePointer<Float>, count: Int, targets: [Int], numTargets: Int,
+               scores: UnsafeMutablePointer<Float>) throws(EngineError) {
+        guard let scoringFn else { return }
+        let rc = scoringFn(scoringUserData, outputs, Int64(count), Int64(outputDim), rawTargets, numTargets, scores)
+        guard rc == 0 else { throw EngineError(.callback, "the scoring callback returned \(rc)") }
+    }
+
+    func progress(done: Int, total: Int) -> Bool {
+        guard let progressFn else { return true }
+        return progressFn(progressUserData, done, total) == 0
+    }
+}

@@ -1,0 +1,246 @@
+import CScoreCAM
+import ScoreCAMCore
+
+// Every function of include/scorecam.h, implemented with `@c @implementation` so the compiler
+// checks each signature against the header. The bodies only translate: pointers and statuses in,
+// engine calls, statuses and messages out.
+
+/// Runs the body of an exported call: on success clears the handle's message, on failure stores it
+/// on the handle and the thread and returns the status.
+private func exported(_ handle: ExplainerHandle? = nil, _ body: () throws -> Void) -> Int32 {
+    do {
+        try body()
+        handle?.message.set(nil)
+        return SCORECAM_OK.rawValue
+    } catch {
+        // Bodies throw only ABIError or EngineError.
+        let failure = (error as? ABIError) ?? ABIError(error as! EngineError)
+        handle?.message.set(failure.message)
+        ThreadMessage.set(failure.message)
+        return failure.status.rawValue
+    }
+}
+
+private func required<T>(_ pointer: T?, _ name: String) throws(ABIError) -> T {
+    guard let pointer else { throw ABIError(SCORECAM_E_NULL_POINTER, "\(name) is NULL") }
+    return pointer
+}
+
+private func positive(_ value: Int64, _ name: String) throws(ABIError) -> Int {
+    guard value > 0 else { throw ABIError(SCORECAM_E_SHAPE, "\(name) must be positive, got \(value)") }
+    return Int(value)
+}
+
+private func elementCount(_ dims: [Int], _ what: String) throws(ABIError) -> Int {
+    var total = MemoryLayout<Float>.stride  // the byte count must fit too
+    for dim in dims {
+        let (next, overflow) = total.multipliedReportingOverflow(by: dim)
+        guard !overflow else {
+            throw ABIError(SCORECAM_E_SHAPE, "\(what) of \(dims.map(String.init).joined(separator: "x")) floats overflows")
+        }
+        total = next
+    }
+    return total / MemoryLayout<Float>.stride
+}
+
+// MARK: - version and status
+
+@c @implementation
+public func scorecam_version_number() -> Int32 {
+    Int32(ScoreCAMVersion.major * 10000 + ScoreCAMVersion.minor * 100 + ScoreCAMVersion.patch)
+}
+
+@c @implementation
+public func scorecam_version_string() -> UnsafePointer<CChar>? {
+    ScoreCAMVersion.string.cString
+}
+
+@c @implementation
+public func scorecam_status_string(_ status: Int32) -> UnsafePointer<CChar>? {
+    statusName(status).cString
+}
+
+@c @implementation
+public func scorecam_last_error() -> UnsafePointer<CChar>? {
+    ThreadMessage.current
+}
+
+// MARK: - lifetime
+
+@c @implementation
+public func scorecam_explainer_create(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    exported {
+        let out = try required(out, "out")
+        out.pointee = OpaquePointer(Unmanaged.passRetained(ExplainerHandle()).toOpaque())
+    }
+}
+
+@c @implementation
+public func scorecam_explainer_destroy(_ explainer: OpaquePointer?) {
+    guard let explainer else { return }
+    Unmanaged<ExplainerHandle>.fromOpaque(UnsafeRawPointer(explainer)).release()
+}
+
+@c @implementation
+public func scorecam_explainer_last_error(_ explainer: OpaquePointer?) -> UnsafePointer<CChar>? {
+    ExplainerHandle.from(explainer)?.message.cString ?? StaticString("").cString
+}
+
+// MARK: - callbacks
+
+@c @implementation
+public func scorecam_explainer_set_forward(_ explainer: OpaquePointer?, _ fn: scorecam_forward_fn?,
+                                           _ outputDim: Int64, _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    let handle = ExplainerHandle.from(explainer)
+    return exported(handle) {
+        let handle = try required(handle, "explainer")
+        guard let fn else {
+            handle.forward = nil
+            return
+        }
+        guard outputDim > 0 else {
+            throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "output_dim must be positive, got \(outputDim)")
+        }
+        handle.forward = (fn, Int(outputDim), userData)
+    }
+}
+
+@c @implementation
+public func scorecam_explainer_set_scoring(_ explainer: OpaquePointer?, _ fn: scorecam_scoring_fn?,
+                                           _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    let handle = ExplainerHandle.from(explainer)
+    return exported(handle) {
+        try required(handle, "explainer").scoring = fn.map { ($0, userData) }
+    }
+}
+
+@c @implementation
+public func scorecam_explainer_set_progress(_ explainer: OpaquePointer?, _ fn: scorecam_progress_fn?,
+                                            _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    let handle = ExplainerHandle.from(explainer)
+    return exported(handle) {
+        try required(handle, "explainer").progress = fn.map { ($0, userData) }
+    }
+}
+
+// MARK: - parameters
+
+@c @implementation
+public func scorecam_explainer_set_param(_ explainer: OpaquePointer?, _ param: Int32, _ value: Double) -> Int32 {
+    let handle = ExplainerHandle.from(explainer)
+    return exported(handle) {
+        try required(handle, "explainer").parameters.set(param, value)
+    }
+}
+
+@c @implementation
+public func scorecam_explainer_get_param(_ out: UnsafeMutablePointer<Double>?, _ explainer: OpaquePointer?,
+                                         _ param: Int32) -> Int32 {
+    let handle = ExplainerHandle.from(explainer)
+    return exported(handle) {
+        let out = try required(out, "out")
+        out.pointee = try required(handle, "explainer").parameters.get(param)
+    }
+}
+
+@c @implementation
+public func scorecam_explainer_set_preset(_ explainer: OpaquePointer?, _ name: UnsafePointer<CChar>?) -> Int32 {
+    let handle = ExplainerHandle.from(explainer)
+    return exported(handle) {
+        let handle = try required(handle, "explainer")
+        let name = String(cString: try required(name, "name"))
+        guard handle.parameters.applyPreset(name) else {
+            throw ABIError(SCORECAM_E_INVALID_ARGUMENT,
+                           "unknown preset \"\(name)\"; known: \(Parameters.presetNames.joined(separator: ", "))")
+        }
+    }
+}
+
+// MARK: - compute
+
+@c @implementation
+public func scorecam_explainer_compute(
+    _ maps: UnsafeMutablePointer<Float>?, _ mapsCapacity: Int, _ explainer: OpaquePointer?,
+    _ input: UnsafePointer<Float>?, _ b: Int64, _ c: Int64, _ h: Int64, _ w: Int64,
+    _ activations: UnsafePointer<Float>?, _ k: Int64, _ ah: Int64, _ aw: Int64,
+    _ targets: UnsafePointer<Int64>?, _ numTargets: Int
+) -> Int32 {
+    let handle = ExplainerHandle.from(explainer)
+    return exported(handle) {
+        let handle = try required(handle, "explainer")
+        handle.details = nil
+        let maps = try required(maps, "maps")
+        let input = try required(input, "input")
+        let activations = try required(activations, "activations")
+        guard let forward = handle.forward else {
+            throw ABIError(SCORECAM_E_NO_FORWARD, "no forward callback: call scorecam_explainer_set_forward() first")
+        }
+        guard handle.scoring != nil || targets != nil else {
+            throw ABIError(SCORECAM_E_NULL_POINTER, "targets is NULL and no scoring callback is registered")
+        }
+        guard numTargets > 0 else { throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "num_targets must be at least 1") }
+        let (b, c, h, w) = (try positive(b, "b"), try positive(c, "c"), try positive(h, "h"), try positive(w, "w"))
+        let (k, ah, aw) = (try positive(k, "k"), try positive(ah, "ah"), try positive(aw, "aw"))
+        _ = try elementCount([b, c, h, w], "the input")
+        _ = try elementCount([b, k, ah, aw], "the activations")
+        _ = try elementCount([b, numTargets, h, w], "the maps")
+
+        let host = CallbackHost(
+            forwardFn: forward.fn, forwardUserData: forward.userData, outputDim: forward.outputDim,
+            scoringFn: handle.scoring?.fn, scoringUserData: handle.scoring?.userData,
+            progressFn: handle.progress?.fn, progressUserData: handle.progress?.userData,
+            rawTargets: targets)
+        let explainer = Explainer(
+            parameters: handle.parameters,
+            input: TensorView(input, b, c, h, w),
+            activations: TensorView(activations, b, k, ah, aw),
+            targets: targets.map { t in (0..<numTargets).map { Int(t[$0]) } } ?? [],
+            numTargets: numTargets)
+        let images = try explainer.run(host: host, maps: maps, mapsCapacity: mapsCapacity)
+        handle.details = (images, numTargets)
+    }
+}
+
+// MARK: - details
+
+private func details(_ handle: ExplainerHandle?, _ image: Int64) throws(ABIError) -> (ImageDetails, Int) {
+    guard let details = try required(handle, "explainer").details else {
+        throw ABIError(SCORECAM_E_NO_RESULT, "no details: the last compute did not succeed or none ran yet")
+    }
+    guard image >= 0, image < details.images.count else {
+        throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "image \(image) is outside the \(details.images.count) images of the last compute")
+    }
+    return (details.images[Int(image)], details.numTargets)
+}
+
+@c @implementation
+public func scorecam_explainer_get_detail_counts(_ numChannels: UnsafeMutablePointer<Int>?,
+                                                 _ numTargets: UnsafeMutablePointer<Int>?,
+                                                 _ explainer: OpaquePointer?, _ image: Int64) -> Int32 {
+    let handle = ExplainerHandle.from(explainer)
+    return exported(handle) {
+        let (numChannels, numTargets) = (try required(numChannels, "num_channels"), try required(numTargets, "num_targets"))
+        let (image, targets) = try details(handle, image)
+        numChannels.pointee = image.channels.count
+        numTargets.pointee = targets
+    }
+}
+
+@c @implementation
+public func scorecam_explainer_get_details(
+    _ channels: UnsafeMutablePointer<Int64>?, _ scores: UnsafeMutablePointer<Float>?,
+    _ weights: UnsafeMutablePointer<Float>?, _ baseScores: UnsafeMutablePointer<Float>?,
+    _ capacity: Int, _ explainer: OpaquePointer?, _ image: Int64
+) -> Int32 {
+    let handle = ExplainerHandle.from(explainer)
+    return exported(handle) {
+        let (image, _) = try details(handle, image)
+        guard capacity >= image.channels.count else {
+            throw ABIError(SCORECAM_E_BUFFER_TOO_SMALL, "capacity \(capacity) is below the \(image.channels.count) channels used")
+        }
+        for (i, channel) in image.channels.enumerated() { channels?[i] = Int64(channel) }
+        for (i, value) in image.scores.enumerated() { scores?[i] = value }
+        for (i, value) in image.weights.enumerated() { weights?[i] = value }
+        for (i, value) in image.baseScores.enumerated() { baseScores?[i] = value }
+    }
+}

@@ -1,0 +1,46 @@
+/// A read-only NCHW float32 tensor owned by the caller.
+public struct TensorView: @unchecked Sendable {
+    public let data: UnsafePointer<Float>
+    public let n: Int, c: Int, h: Int, w: Int
+
+    public init(_ data: UnsafePointer<Float>, _ n: Int, _ c: Int, _ h: Int, _ w: Int) {
+        self.data = data
+        self.n = n
+        self.c = c
+        self.h = h
+        self.w = w
+    }
+
+    public var planeSize: Int { h * w }
+    public var imageSize: Int { c * h * w }
+    public var count: Int { n * c * h * w }
+
+    /// Channel `channel` of image `image`: h * w contiguous floats.
+    func plane(_ image: Int, _ channel: Int) -> UnsafePointer<Float> {
+        data + (image * c + channel) * planeSize
+    }
+}
+
+/// The model side of a run, implemented by whoever embeds the engine (the C ABI layer, a test).
+/// The engine calls every method on the thread that called `Explainer.run`.
+public protocol ModelHost {
+    /// Length of one output row.
+    var outputDim: Int { get }
+    /// Runs `count` images (count x c x h x w) and writes count x outputDim floats.
+    func forward(_ images: UnsafePointer<Float>, count: Int, c: Int, h: Int, w: Int,
+                 outputs: UnsafeMutablePointer<Float>) throws(EngineError)
+    /// Whether `score` is implemented; otherwise targets are class indices.
+    var scoresTargets: Bool { get }
+    /// Turns count x outputDim outputs into count x numTargets scores.
+    func score(_ outputs: UnsafePointer<Float>, count: Int, targets: [Int], numTargets: Int,
+               scores: UnsafeMutablePointer<Float>) throws(EngineError)
+    /// Reports progress; returning false cancels the run.
+    func progress(done: Int, total: Int) -> Bool
+}
+
+extension ModelHost {
+    public var scoresTargets: Bool { false }
+    public func score(_ outputs: UnsafePointer<Float>, count: Int, targets: [Int], numTargets: Int,
+                      scores: UnsafeMutablePointer<Float>) throws(EngineError) {}
+    public func progress(done: Int, total: Int) -> Bool { true }
+}

@@ -1,0 +1,107 @@
+/// One axis of a separable resize: for every output index, the source indices it reads (already
+/// clamped to the border) and their weights. Built once per run, reused for every channel.
+struct AxisTable: Sendable {
+    let taps: Int
+    let indices: [Int]
+    let weights: [Float]
+
+    init(from inSize: Int, to outSize: Int, mode: UpsampleMode) {
+        var indices = [Int]()
+        var weights = [Float]()
+        let last = inSize - 1
+        func clamp(_ i: Int) -> Int { Swift.min(Swift.max(i, 0), last) }
+        switch mode {
+        case .bicubic:
+            // PyTorch upsample_bicubic2d: source = scale * (dst + 0.5) - 0.5, not clamped;
+            // cubic convolution with a = -0.75 over taps floor(source) - 1 ... + 2.
+            let scale = Double(inSize) / Double(outSize)
+            for dst in 0..<outSize {
+                let source = scale * (Double(dst) + 0.5) - 0.5
+                let base = source.rounded(.down)
+                let t = source - base
+                let a = -0.75
+                func near(_ x: Double) -> Double { ((a + 2) * x - (a + 3)) * x * x + 1 }
+                func far(_ x: Double) -> Double { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+                let coefficients = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+                for j in 0..<4 {
+                    indices.append(clamp(Int(base) - 1 + j))
+                    weights.append(Float(coefficients[j]))
+                }
+            }
+            taps = 4
+        case .bilinear, .bilinearAlignCorners:
+            let alignCorners = mode == .bilinearAlignCorners
+            let scale: Double = alignCorners
+                ? (outSize > 1 ? Double(inSize - 1) / Double(outSize - 1) : 0)
+                : Double(inSize) / Double(outSize)
+            for dst in 0..<outSize {
+                // PyTorch clamps a negative linear source index to 0 (align_corners=False).
+                let source = alignCorners ? scale * Double(dst) : Swift.max(scale * (Double(dst) + 0.5) - 0.5, 0)
+                let i0 = Swift.min(Int(source), last)
+                let i1 = Swift.min(i0 + 1, last)
+                let lambda = source - Double(i0)
+                indices.append(contentsOf: [i0, i1])
+                weights.append(contentsOf: [Float(1 - lambda), Float(lambda)])
+            }
+            taps = 2
+        }
+        self.indices = indices
+        self.weights = weights
+    }
+}
+
+/// Resizes h x w planes to H x W: a horizontal pass into an h x W scratch, then a vertical pass
+/// whose inner loop runs over whole rows (contiguous, so the compiler vectorises it).
+public struct Resampler: Sendable {
+    public let inHeight: Int, inWidth: Int, outHeight: Int, outWidth: Int
+    let rows: AxisTable
+    let columns: AxisTable
+
+    public init(from inSize: (h: Int, w: Int), to outSize: (h: Int, w: Int), mode: UpsampleMode) {
+        inHeight = inSize.h
+        inWidth = inSize.w
+        outHeight = outSize.h
+        outWidth = outSize.w
+        rows = AxisTable(from: inSize.h, to: outSize.h, mode: mode)
+        columns = AxisTable(from: inSize.w, to: outSize.w, mode: mode)
+    }
+
+    /// Floats of scratch that `resize` needs.
+    public var scratchCount: Int { inHeight * outWidth }
+
+    /// dst (outHeight x outWidth) = resize(src (inHeight x inWidth)).
+    public func resize(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
+                       scratch: UnsafeMutablePointer<Float>) {
+        columns.indices.withUnsafeBufferPointer { ci in
+            columns.weights.withUnsafeBufferPointer { cw in
+                let taps = columns.taps
+                for r in 0..<inHeight {
+                    let srcRow = src + r * inWidth
+                    let tmpRow = scratch + r * outWidth
+                    for x in 0..<outWidth {
+                        var sum: Float = 0
+                        for j in 0..<taps { sum += cw[x * taps + j] * srcRow[ci[x * taps + j]] }
+                        tmpRow[x] = sum
+                    }
+                }
+            }
+        }
+        rows.indices.withUnsafeBufferPointer { ri in
+            rows.weights.withUnsafeBufferPointer { rw in
+                let taps = rows.taps
+                let width = outWidth
+                for y in 0..<outHeight {
+                    let dstRow = dst + y * width
+                    let w0 = rw[y * taps]
+                    let row0 = UnsafePointer(scratch + ri[y * taps] * width)
+                    for x in 0..<width { dstRow[x] = w0 * row0[x] }
+                    for j in 1..<taps {
+                        let wj = rw[y * taps + j]
+                        let rowJ = UnsafePointer(scratch + ri[y * taps + j] * width)
+                        for x in 0..<width { dstRow[x] += wj * rowJ[x] }
+                    }
+                }
+            }
+        }
+    }
+}

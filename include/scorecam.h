@@ -1,0 +1,198 @@
+/*
+ * scorecam.h — the C ABI of libscorecam, a Score-CAM explanation engine.
+ *
+ * The host owns the model: it registers a forward callback (a batch of images in, model outputs
+ * out) and, optionally, a scoring callback (outputs in, one score per target out). The engine owns
+ * the rest: channel selection (CSKIP), upsampling, normalization, masking, batching, weighting and
+ * the final maps.
+ *
+ * Conventions
+ *   - Every fallible call returns a status: SCORECAM_OK (0) or a negative SCORECAM_E_* value.
+ *     Values never change. scorecam_status_string() names a status; scorecam_last_error() (this
+ *     thread) and scorecam_explainer_last_error() (one handle) give the message of the last failure.
+ *     Messages belong to the library: never free them. They stay valid until the next failing call
+ *     on the same thread (resp. the next call on the same handle).
+ *   - Out-parameters come first. On error, out-parameters and caller buffers are left untouched.
+ *   - Dimensions are int64_t, counts are size_t, strings are UTF-8.
+ *   - Every buffer is float32, C-contiguous (row-major), NCHW.
+ *   - Callbacks receive user_data as their first argument and return 0 on success. Any other value
+ *     ends the run cleanly: compute returns SCORECAM_E_CALLBACK (forward, scoring) or
+ *     SCORECAM_E_CANCELLED (progress), with nothing leaked.
+ *   - Threads: an explainer must be used by one thread at a time; separate explainers may run in
+ *     parallel. The forward, scoring and progress callbacks are always called on the thread that
+ *     called scorecam_explainer_compute(); the engine's own worker threads never call them.
+ *   - Symbols are only ever added; parameter and status numbers are fixed forever.
+ */
+#ifndef SCORECAM_H
+#define SCORECAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- version --------------------------------------------------------------------------------- */
+
+#define SCORECAM_VERSION_MAJOR 0
+#define SCORECAM_VERSION_MINOR 1
+#define SCORECAM_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH, as returned by scorecam_version_number(). */
+#define SCORECAM_VERSION_NUMBER \
+    (SCORECAM_VERSION_MAJOR * 10000 + SCORECAM_VERSION_MINOR * 100 + SCORECAM_VERSION_PATCH)
+
+/* The version of the library actually loaded; compare with SCORECAM_VERSION_NUMBER. */
+int scorecam_version_number(void);
+/* "MAJOR.MINOR.PATCH"; static storage. */
+const char *scorecam_version_string(void);
+
+/* ---- status ---------------------------------------------------------------------------------- */
+
+enum scorecam_status {
+    SCORECAM_OK = 0,
+    SCORECAM_E_NULL_POINTER = -1,     /* a required pointer argument is NULL */
+    SCORECAM_E_INVALID_ARGUMENT = -2, /* a value out of range: parameter, target, count */
+    SCORECAM_E_SHAPE = -3,            /* dimensions are zero, negative, overflow, or disagree */
+    SCORECAM_E_NON_FINITE = -4,       /* NaN or Inf in an input, activation or callback output */
+    SCORECAM_E_BUFFER_TOO_SMALL = -5, /* an output capacity is smaller than required */
+    SCORECAM_E_NO_FORWARD = -6,       /* compute called before scorecam_explainer_set_forward() */
+    SCORECAM_E_CALLBACK = -7,         /* the forward or scoring callback returned non-zero */
+    SCORECAM_E_CANCELLED = -8,        /* the progress callback returned non-zero */
+    SCORECAM_E_DEGENERATE = -9,       /* nothing to explain: every selected channel is constant */
+    SCORECAM_E_OUT_OF_MEMORY = -10,   /* an allocation failed */
+    SCORECAM_E_NO_RESULT = -11        /* details asked for before a successful compute */
+};
+
+/* A short static name for a status, e.g. "SCORECAM_E_SHAPE: bad dimensions". Never NULL. */
+const char *scorecam_status_string(int status);
+/* The message of the last failing call made on this thread (also for calls without a handle,
+ * such as a failed create). "" if none. Never NULL. */
+const char *scorecam_last_error(void);
+
+/* ---- explainer ------------------------------------------------------------------------------- */
+
+typedef struct scorecam_explainer scorecam_explainer;
+
+/* Creates an explainer with the "seed" preset. */
+int scorecam_explainer_create(scorecam_explainer **out);
+/* Destroys an explainer. Accepts NULL. */
+void scorecam_explainer_destroy(scorecam_explainer *explainer);
+/* The message of the last failing call on this handle; "" if the last call succeeded or if
+ * explainer is NULL. Never NULL. */
+const char *scorecam_explainer_last_error(const scorecam_explainer *explainer);
+
+/* ---- callbacks ------------------------------------------------------------------------------- */
+
+/* The model. images: n x c x h x w masked images. Write n x output_dim floats into outputs.
+ * Both buffers belong to the engine and are valid only during the call. */
+typedef int (*scorecam_forward_fn)(void *user_data, const float *images, int64_t n, int64_t c,
+                                   int64_t h, int64_t w, float *outputs, int64_t output_dim);
+
+/* Optional scoring. outputs: n x output_dim. Write n x num_targets floats into scores.
+ * targets is the array given to compute (NULL if compute got NULL). */
+typedef int (*scorecam_scoring_fn)(void *user_data, const float *outputs, int64_t n,
+                                   int64_t output_dim, const int64_t *targets, size_t num_targets,
+                                   float *scores);
+
+/* Optional progress, called after every batch with the masked images done so far and in all.
+ * Return non-zero to cancel the run. */
+typedef int (*scorecam_progress_fn)(void *user_data, size_t done, size_t total);
+
+/* Registers the model; output_dim (D) is the length of one output row. fn may be NULL to unset. */
+int scorecam_explainer_set_forward(scorecam_explainer *explainer, scorecam_forward_fn fn,
+                                   int64_t output_dim, void *user_data);
+/* Registers a scoring callback; NULL restores the default: targets are indices into the output
+ * row (scored as SCORECAM_PARAM_SCORE says). */
+int scorecam_explainer_set_scoring(scorecam_explainer *explainer, scorecam_scoring_fn fn,
+                                   void *user_data);
+/* Registers a progress callback; NULL removes it. */
+int scorecam_explainer_set_progress(scorecam_explainer *explainer, scorecam_progress_fn fn,
+                                    void *user_data);
+
+/* ---- parameters ------------------------------------------------------------------------------ */
+
+/* Parameters are numbers (double); integer parameters must be given as integral values. */
+enum scorecam_param {
+    SCORECAM_PARAM_BATCH_SIZE = 1,      /* masked images per forward call; >= 1; default 128 */
+    SCORECAM_PARAM_UPSAMPLE = 2,        /* enum scorecam_upsample; default BICUBIC */
+    SCORECAM_PARAM_SELECTION = 3,       /* enum scorecam_selection; default ALL */
+    SCORECAM_PARAM_SELECTION_COUNT = 4, /* K' kept by MAX / STD selection; >= 1; default 16 */
+    SCORECAM_PARAM_SKIP_CONSTANT = 5,   /* 1: drop channels with max == min; default 0 */
+    SCORECAM_PARAM_NORM_EPS = 6,        /* M = (U - min) / (max - min + eps); >= 0; default 1e-10 */
+    SCORECAM_PARAM_WEIGHTING = 7,       /* enum scorecam_weighting; default SOFTMAX */
+    SCORECAM_PARAM_SUBTRACT_BASE = 8,   /* 1: score minus the unmasked input's score; default 1 */
+    SCORECAM_PARAM_SCORE = 9,           /* enum scorecam_score (no scoring callback); default LOGIT */
+    SCORECAM_PARAM_BASELINE = 10,       /* b in b + (X - b) * M; finite; default 0 */
+    SCORECAM_PARAM_NORMALIZE_MAP = 11,  /* 1: min-max normalize each final map; default 0 */
+    SCORECAM_PARAM_THREADS = 12         /* worker threads building masks; 0 = all cores; default 0 */
+};
+
+enum scorecam_upsample {
+    SCORECAM_UPSAMPLE_BICUBIC = 0,                /* PyTorch bicubic, align_corners=False, a=-0.75 */
+    SCORECAM_UPSAMPLE_BILINEAR = 1,               /* PyTorch bilinear, align_corners=False */
+    SCORECAM_UPSAMPLE_BILINEAR_ALIGN_CORNERS = 2  /* PyTorch bilinear, align_corners=True */
+};
+
+enum scorecam_selection {
+    SCORECAM_SELECTION_ALL = 0, /* every channel, in order */
+    SCORECAM_SELECTION_MAX = 1, /* CSKIP: top K' channels by spatial max, descending */
+    SCORECAM_SELECTION_STD = 2  /* Faster-Score-CAM: top K' channels by spatial std, descending */
+};
+
+enum scorecam_weighting {
+    SCORECAM_WEIGHTING_SOFTMAX = 0, /* softmax over channels of the scores */
+    SCORECAM_WEIGHTING_RAW = 1      /* the scores themselves */
+};
+
+enum scorecam_score {
+    SCORECAM_SCORE_LOGIT = 0,  /* output[target] as is */
+    SCORECAM_SCORE_SOFTMAX = 1 /* softmax over the output row, at target */
+};
+
+int scorecam_explainer_set_param(scorecam_explainer *explainer, int param, double value);
+int scorecam_explainer_get_param(double *out, const scorecam_explainer *explainer, int param);
+/* Sets every parameter but BATCH_SIZE and THREADS to a named preset:
+ *   "seed" — tiskw/scorecam-pytorch: bicubic, eps 1e-10, softmax of (score - unmasked score),
+ *            map = ReLU(sum_k w_k * up(A_k)), not normalized. The default. */
+int scorecam_explainer_set_preset(scorecam_explainer *explainer, const char *name);
+
+/* ---- compute --------------------------------------------------------------------------------- */
+
+/*
+ * Explains b images for num_targets targets.
+ *   maps         out: b x num_targets x h x w floats (maps_capacity floats available)
+ *   input        b x c x h x w, preprocessed as the model expects
+ *   activations  b x k x ah x aw, the host's activations of the explained layer for input
+ *   targets      num_targets class indices in [0, output_dim), or, with a scoring callback,
+ *                anything the callback understands (may then be NULL)
+ * Every target is scored from the same set of masked forward passes.
+ */
+int scorecam_explainer_compute(float *maps, size_t maps_capacity, scorecam_explainer *explainer,
+                               const float *input, int64_t b, int64_t c, int64_t h, int64_t w,
+                               const float *activations, int64_t k, int64_t ah, int64_t aw,
+                               const int64_t *targets, size_t num_targets);
+
+/* After a successful compute: the number of channels used for image `image` (K' after selection)
+ * and the number of targets. */
+int scorecam_explainer_get_detail_counts(size_t *num_channels, size_t *num_targets,
+                                         const scorecam_explainer *explainer, int64_t image);
+/*
+ * After a successful compute, the per-channel intermediates of image `image`, in processing order.
+ * Any output pointer may be NULL. capacity counts channels: channels holds `capacity` entries,
+ * scores and weights hold capacity x num_targets, base_scores holds num_targets.
+ *   channels     channel indices into the activations
+ *   scores       the score of each masked image for each target (before subtracting the base)
+ *   weights      the weight of each channel for each target
+ *   base_scores  the unmasked input's score per target; NaN when it was not needed (softmax
+ *                weighting is invariant to it, so the engine skips that forward pass)
+ */
+int scorecam_explainer_get_details(int64_t *channels, float *scores, float *weights,
+                                   float *base_scores, size_t capacity,
+                                   const scorecam_explainer *explainer, int64_t image);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SCORECAM_H */
