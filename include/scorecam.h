@@ -191,6 +191,18 @@ int scorecam_explainer_get_details(int64_t *channels, float *scores, float *weig
                                    float *base_scores, size_t capacity,
                                    const scorecam_explainer *explainer, int64_t image);
 
+/*
+ * The masks the engine would use, for inspection (the seed's `A_normalized` and `M`): for each of
+ * num_channels channel indices, M_k = (up(A_k) - min) / (max - min + eps) with the explainer's
+ * upsampling and eps. With input NULL, out receives num_channels x h x w masks (c is ignored);
+ * otherwise out receives the masked images, num_channels x c x h x w, b + (X - b) * M_k.
+ * activations: k x ah x aw for one image. capacity counts floats.
+ */
+int scorecam_explainer_make_masks(float *out, size_t capacity, const scorecam_explainer *explainer,
+                                  const float *input, int64_t c, int64_t h, int64_t w,
+                                  const float *activations, int64_t k, int64_t ah, int64_t aw,
+                                  const int64_t *channels, size_t num_channels);
+
 #ifdef __cplusplus
 }
 #endif

@@ -244,3 +244,33 @@ public func scorecam_explainer_get_details(
         for (i, value) in image.baseScores.enumerated() { baseScores?[i] = value }
     }
 }
+
+// MARK: - masks
+
+@c @implementation
+public func scorecam_explainer_make_masks(
+    _ out: UnsafeMutablePointer<Float>?, _ capacity: Int, _ explainer: OpaquePointer?,
+    _ input: UnsafePointer<Float>?, _ c: Int64, _ h: Int64, _ w: Int64,
+    _ activations: UnsafePointer<Float>?, _ k: Int64, _ ah: Int64, _ aw: Int64,
+    _ channels: UnsafePointer<Int64>?, _ numChannels: Int
+) -> Int32 {
+    let handle = ExplainerHandle.from(explainer)
+    return exported(handle) {
+        let handle = try required(handle, "explainer")
+        let out = try required(out, "out")
+        let activations = try required(activations, "activations")
+        let channels = try required(channels, "channels")
+        let (h, w) = (try positive(h, "h"), try positive(w, "w"))
+        let (k, ah, aw) = (try positive(k, "k"), try positive(ah, "ah"), try positive(aw, "aw"))
+        let c = input == nil ? 1 : try positive(c, "c")
+        _ = try elementCount([k, ah, aw], "the activations")
+        let needed = try elementCount([numChannels, c, h, w], "the masks")
+        guard capacity >= needed else {
+            throw ABIError(SCORECAM_E_BUFFER_TOO_SMALL, "out holds \(capacity) floats but \(needed) are needed")
+        }
+        try renderMasks(
+            parameters: handle.parameters, input: input.map { TensorView($0, 1, c, h, w) }, size: (h, w),
+            activations: TensorView(activations, 1, k, ah, aw),
+            channels: (0..<numChannels).map { Int(channels[$0]) }, into: out)
+    }
+}

@@ -1,9 +1,4 @@
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// What one image's explanation was made of, for users who inspect it.
 public struct ImageDetails: Equatable, Sendable {
@@ -124,11 +119,10 @@ public struct Explainer {
         let scores = try FloatBuffer(count: batch * numTargets)
         var itemScores = [Float](repeating: 0, count: total * numTargets)
 
-        let threads = parameters.threads > 0 ? parameters.threads : Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         let builder = MaskBuilder(
             input: input, activations: activations,
             resampler: Resampler(from: (activations.h, activations.w), to: (input.h, input.w), mode: parameters.upsample),
-            eps: parameters.normEps, baseline: parameters.baseline, threads: threads)
+            eps: parameters.normEps, baseline: parameters.baseline, threads: parameters.workerThreads)
 
         builder.build(items[0..<batch], into: buffers[0].pointer)
         var start = 0, current = 0

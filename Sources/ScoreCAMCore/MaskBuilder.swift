@@ -66,3 +66,30 @@ struct MaskBuilder: @unchecked Sendable {
         }
     }
 }
+
+/// Writes the masks of `channels` (channels.count x h x w), or with `input` the masked images
+/// (channels.count x c x h x w), exactly as a run would build them. For inspection only: this
+/// materialises what a run never holds at once.
+public func renderMasks(parameters: Parameters, input: TensorView?, size: (h: Int, w: Int),
+                        activations: TensorView, channels: [Int], into out: UnsafeMutablePointer<Float>) throws(EngineError) {
+    guard activations.n == 1 else { throw EngineError(.shape, "masks are rendered for one image at a time") }
+    for channel in channels where channel < 0 || channel >= activations.c {
+        throw EngineError(.invalidArgument, "channel \(channel) is outside the \(activations.c) channels")
+    }
+    try requireFinite(activations.data, count: activations.count, what: "the activations")
+    let resampler = Resampler(from: (activations.h, activations.w), to: size, mode: parameters.upsample)
+    let items = channels.map { WorkItem(image: 0, channel: $0) }
+    if let input {
+        try requireFinite(input.data, count: input.count, what: "the input")
+        MaskBuilder(input: input, activations: activations, resampler: resampler, eps: parameters.normEps,
+                    baseline: parameters.baseline, threads: parameters.workerThreads).build(items[...], into: out)
+        return
+    }
+    // A mask is the masked image of an all-ones single-channel input with baseline 0.
+    let ones = [Float](repeating: 1, count: size.h * size.w)
+    ones.withUnsafeBufferPointer { ones in
+        MaskBuilder(input: TensorView(ones.baseAddress!, 1, 1, size.h, size.w), activations: activations,
+                    resampler: resampler, eps: parameters.normEps, baseline: 0, threads: parameters.workerThreads)
+            .build(items[...], into: out)
+    }
+}

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// How an activation channel is resized to the input's size. Every mode follows PyTorch's
 /// `F.interpolate` to the letter, because the anchor libraries are PyTorch code.
 public enum UpsampleMode: Int, Sendable, CaseIterable {
@@ -71,6 +77,9 @@ public struct Parameters: Equatable, Sendable {
         self = preset
         return true
     }
+
+    /// Threads that build masked images: `threads`, or one per online core.
+    var workerThreads: Int { threads > 0 ? threads : Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     /// The unmasked input's score is needed only where it changes the result: softmax over
     /// channels is invariant to subtracting one number from every score.

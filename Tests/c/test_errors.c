@@ -191,6 +191,26 @@ int main(void) {
         CHECK_STATUS(scorecam_explainer_get_detail_counts(&channels, &num_targets, e, 0), SCORECAM_E_NO_RESULT, e);
     }
 
+    /* Mask rendering: NULLs, capacity, channel indices. */
+    {
+        int64_t channels[2] = {0, K}, valid[2] = {0, 1};
+        fill_sentinel();
+        CHECK_STATUS(scorecam_explainer_make_masks(maps, MAPS, e, NULL, 0, H, W, acts, K, AH, AW, channels, 2),
+                     SCORECAM_E_INVALID_ARGUMENT, e);
+        CHECK(untouched());
+        CHECK_STATUS(scorecam_explainer_make_masks(maps, MAPS, e, x, C, H, W, acts, K, AH, AW, valid, 2),
+                     SCORECAM_E_BUFFER_TOO_SMALL, e); /* 2 masked images of C x H x W > MAPS */
+        CHECK_STATUS(scorecam_explainer_make_masks(maps, H * W - 1, e, NULL, 0, H, W, acts, K, AH, AW, channels, 1),
+                     SCORECAM_E_BUFFER_TOO_SMALL, e);
+        CHECK_STATUS(scorecam_explainer_make_masks(maps, MAPS, e, NULL, 0, H, W, acts, K, AH, AW, NULL, 1),
+                     SCORECAM_E_NULL_POINTER, e);
+        CHECK_STATUS(scorecam_explainer_make_masks(NULL, MAPS, e, NULL, 0, H, W, acts, K, AH, AW, channels, 1),
+                     SCORECAM_E_NULL_POINTER, e);
+        CHECK_STATUS(scorecam_explainer_make_masks(maps, MAPS, e, NULL, 0, 0, W, acts, K, AH, AW, channels, 1),
+                     SCORECAM_E_SHAPE, e);
+        CHECK(untouched());
+    }
+
     /* Every status has a name; unknown ones too. */
     for (int s = SCORECAM_E_NO_RESULT; s <= 0; s++) CHECK(strncmp(scorecam_status_string(s), "SCORECAM_", 9) == 0);
     CHECK(strstr(scorecam_status_string(SCORECAM_E_CANCELLED), "CANCELLED") != NULL);

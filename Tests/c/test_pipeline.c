@@ -188,6 +188,30 @@ int main(void) {
         }
     }
 
+    /* The masks a run uses, rendered on demand, equal the direct computation. */
+    {
+        static float masks[2 * H * W], masked[2 * C * H * W], up[H * W];
+        int64_t channels[2] = {3, 0};
+        CHECK_STATUS(scorecam_explainer_make_masks(masks, 2 * H * W, e, NULL, 0, H, W, acts[0], K, AH, AW, channels, 2),
+                     SCORECAM_OK, e);
+        CHECK_STATUS(scorecam_explainer_make_masks(masked, 2 * C * H * W, e, x[0], C, H, W, acts[0], K, AH, AW, channels, 2),
+                     SCORECAM_OK, e);
+        for (int j = 0; j < 2; j++) {
+            float lo, hi, worst = 0;
+            bicubic(acts[0] + channels[j] * AH * AW, AH, AW, up, H, W);
+            lo = hi = up[0];
+            for (int i = 1; i < H * W; i++) {
+                lo = fminf(lo, up[i]);
+                hi = fmaxf(hi, up[i]);
+            }
+            for (int i = 0; i < H * W; i++) worst = fmaxf(worst, fabsf(masks[j * H * W + i] - (up[i] - lo) / (hi - lo)));
+            CHECK(worst < 1e-5f);
+            for (int c = 0; c < C; c++)
+                for (int i = 0; i < H * W; i++)
+                    CHECK(masked[(j * C + c) * H * W + i] == x[0][c * H * W + i] * masks[j * H * W + i]);
+        }
+    }
+
     /* Parameters round-trip; presets reset them. */
     {
         double value = 0;
