@@ -99,7 +99,8 @@ typedef int (*scorecam_scoring_fn)(void *user_data, const float *outputs, int64_
  * Return non-zero to cancel the run. */
 typedef int (*scorecam_progress_fn)(void *user_data, size_t done, size_t total);
 
-/* Registers the model; output_dim (D) is the length of one output row. fn may be NULL to unset. */
+/* Registers the model; output_dim (D) is the length of one output row. fn NULL unsets the model
+ * (output_dim is then ignored). */
 int scorecam_explainer_set_forward(scorecam_explainer *explainer, scorecam_forward_fn fn,
                                    int64_t output_dim, void *user_data);
 /* Registers a scoring callback; NULL restores the default: targets are indices into the output

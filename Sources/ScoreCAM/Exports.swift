@@ -175,10 +175,10 @@ public func scorecam_explainer_compute(
         guard let forward = handle.forward else {
             throw ABIError(SCORECAM_E_NO_FORWARD, "no forward callback: call scorecam_explainer_set_forward() first")
         }
+        guard numTargets > 0 else { throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "num_targets must be at least 1") }
         guard handle.scoring != nil || targets != nil else {
             throw ABIError(SCORECAM_E_NULL_POINTER, "targets is NULL and no scoring callback is registered")
         }
-        guard numTargets > 0 else { throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "num_targets must be at least 1") }
         let (b, c, h, w) = (try positive(b, "b"), try positive(c, "c"), try positive(h, "h"), try positive(w, "w"))
         let (k, ah, aw) = (try positive(k, "k"), try positive(ah, "ah"), try positive(aw, "aw"))
         _ = try elementCount([b, c, h, w], "the input")

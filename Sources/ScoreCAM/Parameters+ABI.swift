@@ -3,11 +3,23 @@ import ScoreCAMCore
 
 /// scorecam_param numbers <-> Parameters fields, with the range checks of the header.
 extension Parameters {
+    /// Names for messages, as in the header without the SCORECAM_PARAM_ prefix.
+    static func name(of param: Int32) -> String {
+        let names = [1: "BATCH_SIZE", 2: "UPSAMPLE", 3: "SELECTION", 4: "SELECTION_COUNT", 5: "SKIP_CONSTANT",
+                     6: "NORM_EPS", 7: "WEIGHTING", 8: "SUBTRACT_BASE", 9: "SCORE", 10: "BASELINE",
+                     11: "NORMALIZE_MAP", 12: "THREADS"]
+        return names[Int(param)].map { "SCORECAM_PARAM_\($0)" } ?? "parameter \(param)"
+    }
+
     mutating func set(_ param: Int32, _ value: Double) throws(ABIError) {
-        guard value.isFinite else { throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "parameter \(param): value \(value) is not finite") }
+        let name = Self.name(of: param)
+        guard value.isFinite else { throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "\(name): \(value) is not finite") }
         func integer(_ range: ClosedRange<Int>) throws(ABIError) -> Int {
-            guard value.rounded() == value, value >= Double(range.lowerBound), value <= Double(range.upperBound) else {
-                throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "parameter \(param): \(value) is not an integer in \(range.lowerBound)...\(range.upperBound)")
+            guard value.rounded() == value else {
+                throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "\(name): \(value) is not a whole number")
+            }
+            guard value >= Double(range.lowerBound), value <= Double(range.upperBound) else {
+                throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "\(name): \(Int(value)) is outside \(range.lowerBound)...\(range.upperBound)")
             }
             return Int(value)
         }
@@ -22,7 +34,7 @@ extension Parameters {
         case SCORECAM_PARAM_SELECTION_COUNT.rawValue: selectionCount = try integer(1...1 << 30)
         case SCORECAM_PARAM_SKIP_CONSTANT.rawValue: skipConstant = try integer(0...1) == 1
         case SCORECAM_PARAM_NORM_EPS.rawValue:
-            guard value >= 0 else { throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "normalization eps must be >= 0, got \(value)") }
+            guard value >= 0 else { throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "\(name): eps must be >= 0, got \(value)") }
             normEps = value
         case SCORECAM_PARAM_WEIGHTING.rawValue: weighting = try choice(Weighting.self)
         case SCORECAM_PARAM_SUBTRACT_BASE.rawValue: subtractBase = try integer(0...1) == 1

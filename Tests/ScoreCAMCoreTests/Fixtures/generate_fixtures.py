@@ -4,19 +4,22 @@
     python Tests/ScoreCAMCoreTests/Fixtures/generate_fixtures.py   # needs torch
 
 resize.json  F.interpolate outputs for every upsampling mode the engine claims to reproduce.
-seed.json    Score-CAM maps computed the way tiskw/scorecam-pytorch computes them (bicubic
-             upsampling of each channel, per-channel min-max masks, softmax over channels of the
-             score minus the unmasked score, ReLU of the weighted sum of the upsampled channels),
-             on a fixed linear model, vanilla and with CSKIP.
+seed.json    Score-CAM maps computed the way tiskw/scorecam-pytorch computes them (see
+             bindings/python/tests/reference.py), on a fixed linear model, vanilla and with CSKIP.
 The output is deterministic (fixed seeds, CPU, float32).
 """
 import json
 import pathlib
 
+import sys
+
 import torch
 import torch.nn.functional as F
 
 HERE = pathlib.Path(__file__).resolve().parent
+# The one reference implementation of the formulas, shared with the Python tests.
+sys.path.insert(0, str(HERE.parents[2] / "bindings" / "python" / "tests"))
+from reference import score_cam  # noqa: E402
 torch.manual_seed(0)
 
 
@@ -39,21 +42,10 @@ def resize_cases():
     return cases
 
 
-def seed_map(x, activations, model, target, cskip=None, eps=1e-10):
-    """The seed's Score-CAM for one image x (1,C,H,W) and one class index."""
-    _, _, h, w = x.shape
-    a = activations.unsqueeze(0)  # (1,K,h,w)
-    if cskip is not None:
-        order = torch.argsort(a.flatten(2).amax(2).reshape(-1), descending=True)
-        a = a[:, order[:cskip]]
-    up = F.interpolate(a, (h, w), mode="bicubic").permute(1, 0, 2, 3)  # (K,1,H,W)
-    lo = up.flatten(2).amin(2).reshape(-1, 1, 1, 1)
-    hi = up.flatten(2).amax(2).reshape(-1, 1, 1, 1)
-    masks = (up - lo) / (hi - lo + eps)
-    with torch.no_grad():
-        scores = model(x * masks)[:, target] - model(x)[:, target]
-    weights = torch.softmax(scores, dim=0).reshape(-1, 1, 1)
-    return torch.relu((weights * up.squeeze(1)).sum(0))
+def seed_map(x, activations, model, target, cskip=None):
+    """The seed's Score-CAM of one image x (1,C,H,W) for one class index."""
+    result, _, _ = score_cam(x, activations.unsqueeze(0), model, lambda out: out[:, target], cskip=cskip)
+    return result
 
 
 def seed_case():

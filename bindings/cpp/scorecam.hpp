@@ -1,0 +1,526 @@
+// scorecam.hpp — header-only C++17 wrapper over the C ABI of libscorecam (include/scorecam.h).
+//
+// Modelled on onnxruntime_cxx_api.h:
+//   - scorecam::Explainer is a move-only RAII owner of a scorecam_explainer handle.
+//   - Every failing C call becomes a scorecam::Error (a std::runtime_error) carrying the status and
+//     the engine's message. Define SCORECAM_NO_EXCEPTIONS before including this header to print the
+//     message to stderr and std::abort() instead; it is defined for you under -fno-exceptions.
+//     (If exceptions are compiled in, an exception thrown by your own callback is still rethrown
+//     by compute(): it is yours, not the wrapper's.)
+//   - Callbacks are std::function objects. Their trampolines never let an exception reach C: it is
+//     caught, the run ends, and compute() rethrows that very exception (its original type) once the
+//     C call has returned. The explainer stays usable afterwards.
+//   - No math here: everything is forwarded to the C API. The wrapper only checks that std::vector
+//     arguments hold as many floats as the shapes they come with say (the C API cannot know that).
+//
+// Threads: as for the C API, one Explainer is used by one thread at a time; separate Explainers may
+// run in parallel. Callbacks run on the thread that called compute().
+//
+// Link with -lscorecam.
+#ifndef SCORECAM_HPP
+#define SCORECAM_HPP
+
+#include "scorecam.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#define SCORECAM_CXX_HAS_EXCEPTIONS 1
+#else
+#define SCORECAM_CXX_HAS_EXCEPTIONS 0
+#endif
+
+#if !SCORECAM_CXX_HAS_EXCEPTIONS && !defined(SCORECAM_NO_EXCEPTIONS)
+#define SCORECAM_NO_EXCEPTIONS
+#endif
+
+namespace scorecam {
+
+// ---- enums mirroring the C values ---------------------------------------------------------------
+
+enum class Status : int {
+    Ok = SCORECAM_OK,
+    NullPointer = SCORECAM_E_NULL_POINTER,
+    InvalidArgument = SCORECAM_E_INVALID_ARGUMENT,
+    Shape = SCORECAM_E_SHAPE,
+    NonFinite = SCORECAM_E_NON_FINITE,
+    BufferTooSmall = SCORECAM_E_BUFFER_TOO_SMALL,
+    NoForward = SCORECAM_E_NO_FORWARD,
+    Callback = SCORECAM_E_CALLBACK,
+    Cancelled = SCORECAM_E_CANCELLED,
+    Degenerate = SCORECAM_E_DEGENERATE,
+    OutOfMemory = SCORECAM_E_OUT_OF_MEMORY,
+    NoResult = SCORECAM_E_NO_RESULT
+};
+
+enum class Param : int {
+    BatchSize = SCORECAM_PARAM_BATCH_SIZE,
+    Upsample = SCORECAM_PARAM_UPSAMPLE,
+    Selection = SCORECAM_PARAM_SELECTION,
+    SelectionCount = SCORECAM_PARAM_SELECTION_COUNT,
+    SkipConstant = SCORECAM_PARAM_SKIP_CONSTANT,
+    NormEps = SCORECAM_PARAM_NORM_EPS,
+    Weighting = SCORECAM_PARAM_WEIGHTING,
+    SubtractBase = SCORECAM_PARAM_SUBTRACT_BASE,
+    Score = SCORECAM_PARAM_SCORE,
+    Baseline = SCORECAM_PARAM_BASELINE,
+    NormalizeMap = SCORECAM_PARAM_NORMALIZE_MAP,
+    Threads = SCORECAM_PARAM_THREADS
+};
+
+enum class Upsample : int {
+    Bicubic = SCORECAM_UPSAMPLE_BICUBIC,
+    Bilinear = SCORECAM_UPSAMPLE_BILINEAR,
+    BilinearAlignCorners = SCORECAM_UPSAMPLE_BILINEAR_ALIGN_CORNERS
+};
+
+enum class Selection : int {
+    All = SCORECAM_SELECTION_ALL,
+    Max = SCORECAM_SELECTION_MAX,
+    Std = SCORECAM_SELECTION_STD
+};
+
+enum class Weighting : int {
+    Softmax = SCORECAM_WEIGHTING_SOFTMAX,
+    Raw = SCORECAM_WEIGHTING_RAW
+};
+
+enum class Score : int {
+    Logit = SCORECAM_SCORE_LOGIT,
+    Softmax = SCORECAM_SCORE_SOFTMAX
+};
+
+// ---- errors -------------------------------------------------------------------------------------
+
+// A short static name for a status, e.g. "SCORECAM_E_SHAPE: bad dimensions".
+inline const char *status_string(int status) noexcept { return scorecam_status_string(status); }
+inline const char *status_string(Status status) noexcept {
+    return scorecam_status_string(static_cast<int>(status));
+}
+
+// The message of the last failing C call on this thread ("" if none).
+inline std::string last_error() { return scorecam_last_error(); }
+
+// A failing C call: what() is the engine's message (or the status name when the engine gave none).
+class Error : public std::runtime_error {
+public:
+    Error(int status, const std::string &message)
+        : std::runtime_error(message.empty() ? std::string(scorecam_status_string(status)) : message),
+          status_(status) {}
+
+    // The SCORECAM_* status (negative).
+    int status() const noexcept { return status_; }
+    Status code() const noexcept { return static_cast<Status>(status_); }
+    // The static name of the status, e.g. "SCORECAM_E_CANCELLED: ...".
+    const char *status_name() const noexcept { return scorecam_status_string(status_); }
+
+private:
+    int status_;
+};
+
+namespace detail {
+
+// Reports a failure: throws scorecam::Error, or prints and aborts under SCORECAM_NO_EXCEPTIONS.
+[[noreturn]] inline void fail(int status, const std::string &message) {
+#ifdef SCORECAM_NO_EXCEPTIONS
+    std::fprintf(stderr, "scorecam: %s: %s\n", scorecam_status_string(status),
+                 message.empty() ? "(no message)" : message.c_str());
+    std::fflush(stderr);
+    std::abort();
+#else
+    throw Error(status, message);
+#endif
+}
+
+// The message of a failure on `handle`, falling back to the thread's.
+inline std::string message_for(const scorecam_explainer *handle) {
+    const char *message = handle != nullptr ? scorecam_explainer_last_error(handle) : "";
+    if (message == nullptr || *message == '\0') message = scorecam_last_error();
+    return message != nullptr ? std::string(message) : std::string();
+}
+
+inline void check(int status, const scorecam_explainer *handle) {
+    if (status != SCORECAM_OK) fail(status, message_for(handle));
+}
+
+// n0 * n1 * ... as size_t; false if a factor is not positive or the product overflows.
+inline bool checked_product(std::size_t *out, std::initializer_list<int64_t> factors) noexcept {
+    std::size_t product = 1;
+    for (int64_t f : factors) {
+        if (f <= 0) return false;
+        const auto u = static_cast<std::size_t>(f);
+        if (static_cast<int64_t>(u) != f || product > SIZE_MAX / u) return false; // truncated or overflowing
+        product *= u;
+    }
+    *out = product;
+    return true;
+}
+
+} // namespace detail
+
+// ---- version ------------------------------------------------------------------------------------
+
+// The version of the library actually loaded, "MAJOR.MINOR.PATCH".
+inline std::string version() { return scorecam_version_string(); }
+// MAJOR * 10000 + MINOR * 100 + PATCH of the library actually loaded.
+inline int version_number() noexcept { return scorecam_version_number(); }
+// The version this header was compiled against.
+constexpr int header_version_number() noexcept { return SCORECAM_VERSION_NUMBER; }
+
+// Fails (scorecam::Error, status SCORECAM_E_INVALID_ARGUMENT) unless the loaded library is the
+// version of the header this code was compiled against. Explainer's constructor calls it.
+inline void check_version() {
+    const int loaded = scorecam_version_number();
+    if (loaded != SCORECAM_VERSION_NUMBER) {
+        detail::fail(SCORECAM_E_INVALID_ARGUMENT,
+                     "libscorecam version mismatch: compiled against " + std::to_string(SCORECAM_VERSION_NUMBER) +
+                         ", loaded " + std::to_string(loaded) + " (" + scorecam_version_string() + ")");
+    }
+}
+
+// ---- value types --------------------------------------------------------------------------------
+
+// The dimensions of an NCHW float32 tensor: {n, c, h, w}.
+struct Shape {
+    int64_t n = 0, c = 0, h = 0, w = 0;
+};
+
+// The per-channel intermediates of one image of the last successful compute.
+struct Details {
+    std::size_t num_channels = 0;       // K' after selection
+    std::size_t num_targets = 0;        // T
+    std::vector<int64_t> channels;      // K': channel indices into the activations, in processing order
+    std::vector<float> scores;          // K' x T: score of each masked image (before subtracting the base)
+    std::vector<float> weights;         // K' x T: weight of each channel for each target
+    std::vector<float> base_scores;     // T: the unmasked input's score; NaN when it was not needed
+};
+
+struct DetailCounts {
+    std::size_t num_channels = 0;
+    std::size_t num_targets = 0;
+};
+
+// images: n x c x h x w masked images; write n x output_dim floats into outputs. Throw to fail.
+using ForwardFn = std::function<void(const float *images, int64_t n, int64_t c, int64_t h, int64_t w,
+                                     float *outputs, int64_t output_dim)>;
+// outputs: n x output_dim; write n x num_targets floats into scores. targets is what compute got.
+using ScoringFn = std::function<void(const float *outputs, int64_t n, int64_t output_dim,
+                                     const int64_t *targets, std::size_t num_targets, float *scores)>;
+// Called after every batch; return false to cancel the run (compute then fails with Cancelled).
+using ProgressFn = std::function<bool(std::size_t done, std::size_t total)>;
+
+// ---- explainer ----------------------------------------------------------------------------------
+
+class Explainer {
+public:
+    // Creates an explainer with the "seed" preset. Fails if the loaded library's version differs.
+    Explainer() : state_(new CallbackState()) {
+        check_version();
+        scorecam_explainer *handle = nullptr;
+        const int status = scorecam_explainer_create(&handle);
+        if (status != SCORECAM_OK) detail::fail(status, detail::message_for(nullptr));
+        handle_ = handle;
+    }
+
+    // Creates an explainer and applies a named preset.
+    explicit Explainer(const std::string &preset) : Explainer() { set_preset(preset); }
+
+    ~Explainer() { scorecam_explainer_destroy(handle_); }
+
+    Explainer(const Explainer &) = delete;
+    Explainer &operator=(const Explainer &) = delete;
+
+    // The moved-from explainer owns nothing; it may only be destroyed, assigned to, or tested.
+    Explainer(Explainer &&other) noexcept
+        : state_(std::move(other.state_)), handle_(std::exchange(other.handle_, nullptr)) {}
+
+    Explainer &operator=(Explainer &&other) noexcept {
+        if (this != &other) {
+            scorecam_explainer_destroy(handle_);
+            handle_ = std::exchange(other.handle_, nullptr);
+            state_ = std::move(other.state_);
+        }
+        return *this;
+    }
+
+    // False for a moved-from explainer.
+    explicit operator bool() const noexcept { return handle_ != nullptr; }
+    // The C handle, still owned by this object (callbacks registered through it are not tracked).
+    scorecam_explainer *get() const noexcept { return handle_; }
+    // The message of the last failing call on this handle ("" if the last call succeeded).
+    std::string last_error() const { return scorecam_explainer_last_error(handle_); }
+
+    // ---- callbacks ----
+
+    // Registers the model; output_dim is the length of one output row. An empty fn unsets it.
+    Explainer &set_forward(ForwardFn fn, int64_t output_dim) {
+        require_handle();
+        if (fn) {
+            detail::check(scorecam_explainer_set_forward(handle_, &forward_bridge, output_dim, state_.get()), handle_);
+        } else {
+            detail::check(scorecam_explainer_set_forward(handle_, nullptr, output_dim, nullptr), handle_);
+        }
+        state_->forward = std::move(fn);
+        return *this;
+    }
+
+    // Unsets the model (compute then fails with NoForward).
+    Explainer &set_forward(std::nullptr_t) { return set_forward(ForwardFn(), 0); }
+
+    // Registers a scoring callback; an empty fn restores the default scoring (PARAM_SCORE).
+    Explainer &set_scoring(ScoringFn fn) {
+        require_handle();
+        if (fn) {
+            detail::check(scorecam_explainer_set_scoring(handle_, &scoring_bridge, state_.get()), handle_);
+        } else {
+            detail::check(scorecam_explainer_set_scoring(handle_, nullptr, nullptr), handle_);
+        }
+        state_->scoring = std::move(fn);
+        return *this;
+    }
+
+    // Registers a progress callback (return false to cancel); an empty fn removes it.
+    Explainer &set_progress(ProgressFn fn) {
+        require_handle();
+        if (fn) {
+            detail::check(scorecam_explainer_set_progress(handle_, &progress_bridge, state_.get()), handle_);
+        } else {
+            detail::check(scorecam_explainer_set_progress(handle_, nullptr, nullptr), handle_);
+        }
+        state_->progress = std::move(fn);
+        return *this;
+    }
+
+    // ---- parameters ----
+
+    Explainer &set_param(Param param, double value) {
+        require_handle();
+        detail::check(scorecam_explainer_set_param(handle_, static_cast<int>(param), value), handle_);
+        return *this;
+    }
+
+    double get_param(Param param) const {
+        require_handle();
+        double value = 0;
+        detail::check(scorecam_explainer_get_param(&value, handle_, static_cast<int>(param)), handle_);
+        return value;
+    }
+
+    // Sets every parameter but BatchSize and Threads to a named preset ("seed").
+    Explainer &set_preset(const std::string &name) {
+        require_handle();
+        detail::check(scorecam_explainer_set_preset(handle_, name.c_str()), handle_);
+        return *this;
+    }
+
+    Explainer &set_batch_size(int64_t n) { return set_param(Param::BatchSize, static_cast<double>(n)); }
+    Explainer &set_upsample(Upsample mode) { return set_param(Param::Upsample, static_cast<int>(mode)); }
+    Explainer &set_selection(Selection mode) { return set_param(Param::Selection, static_cast<int>(mode)); }
+    Explainer &set_selection_count(int64_t k) { return set_param(Param::SelectionCount, static_cast<double>(k)); }
+    // Selection `mode` keeping the top k channels.
+    Explainer &set_selection(Selection mode, int64_t k) { return set_selection_count(k).set_selection(mode); }
+    // CSKIP: the top k channels by spatial max.
+    Explainer &set_cskip(int64_t k) { return set_selection(Selection::Max, k); }
+    Explainer &set_skip_constant(bool on) { return set_param(Param::SkipConstant, on ? 1 : 0); }
+    Explainer &set_norm_eps(double eps) { return set_param(Param::NormEps, eps); }
+    Explainer &set_weighting(Weighting mode) { return set_param(Param::Weighting, static_cast<int>(mode)); }
+    Explainer &set_subtract_base(bool on) { return set_param(Param::SubtractBase, on ? 1 : 0); }
+    Explainer &set_score(Score mode) { return set_param(Param::Score, static_cast<int>(mode)); }
+    Explainer &set_baseline(double b) { return set_param(Param::Baseline, b); }
+    Explainer &set_normalize_map(bool on) { return set_param(Param::NormalizeMap, on ? 1 : 0); }
+    // Worker threads building masks; 0 = all cores.
+    Explainer &set_threads(int64_t n) { return set_param(Param::Threads, static_cast<double>(n)); }
+
+    int64_t batch_size() const { return static_cast<int64_t>(get_param(Param::BatchSize)); }
+    Upsample upsample() const { return static_cast<Upsample>(static_cast<int>(get_param(Param::Upsample))); }
+    Selection selection() const { return static_cast<Selection>(static_cast<int>(get_param(Param::Selection))); }
+    int64_t selection_count() const { return static_cast<int64_t>(get_param(Param::SelectionCount)); }
+    bool skip_constant() const { return static_cast<int64_t>(get_param(Param::SkipConstant)) != 0; }
+    double norm_eps() const { return get_param(Param::NormEps); }
+    Weighting weighting() const { return static_cast<Weighting>(static_cast<int>(get_param(Param::Weighting))); }
+    bool subtract_base() const { return static_cast<int64_t>(get_param(Param::SubtractBase)) != 0; }
+    Score score() const { return static_cast<Score>(static_cast<int>(get_param(Param::Score))); }
+    double baseline() const { return get_param(Param::Baseline); }
+    bool normalize_map() const { return static_cast<int64_t>(get_param(Param::NormalizeMap)) != 0; }
+    int64_t threads() const { return static_cast<int64_t>(get_param(Param::Threads)); }
+
+    // ---- compute ----
+
+    // The C call as is: maps receives b x num_targets x h x w floats (maps_capacity available).
+    // targets may be nullptr only with a scoring callback.
+    void compute(float *maps, std::size_t maps_capacity, const float *input, int64_t b, int64_t c, int64_t h,
+                 int64_t w, const float *activations, int64_t k, int64_t ah, int64_t aw, const int64_t *targets,
+                 std::size_t num_targets) {
+        require_handle();
+        state_->error = nullptr;
+        const int status = scorecam_explainer_compute(maps, maps_capacity, handle_, input, b, c, h, w, activations,
+                                                      k, ah, aw, targets, num_targets);
+        // A callback threw: rethrow that exception (its own type), not a scorecam::Error.
+        if (state_->error) {
+            std::exception_ptr error = std::exchange(state_->error, nullptr);
+#if SCORECAM_CXX_HAS_EXCEPTIONS
+            std::rethrow_exception(error);
+#endif
+        }
+        detail::check(status, handle_);
+    }
+
+    // input: input_shape {b, c, h, w}; activations: activations_shape {b, k, ah, aw}.
+    // Returns the maps, b x targets.size() x h x w floats.
+    std::vector<float> compute(const std::vector<float> &input, const Shape &input_shape,
+                               const std::vector<float> &activations, const Shape &activations_shape,
+                               const std::vector<int64_t> &targets) {
+        std::vector<float> maps;
+        const int64_t no_targets = 0;
+        compute_into(maps, input, input_shape, activations, activations_shape,
+                     targets.empty() ? &no_targets : targets.data(), targets.size());
+        return maps;
+    }
+
+    // As above, writing into `maps` (resized to b x num_targets x h x w). targets may be nullptr
+    // only with a scoring callback; num_targets is then the number of scores it writes per image.
+    void compute_into(std::vector<float> &maps, const std::vector<float> &input, const Shape &input_shape,
+                      const std::vector<float> &activations, const Shape &activations_shape,
+                      const int64_t *targets, std::size_t num_targets) {
+        std::size_t input_size = 0, activations_size = 0, maps_size = 0;
+        if (!detail::checked_product(&input_size, {input_shape.n, input_shape.c, input_shape.h, input_shape.w})) {
+            detail::fail(SCORECAM_E_SHAPE, "input shape has a non-positive or overflowing dimension");
+        }
+        if (!detail::checked_product(&activations_size, {activations_shape.n, activations_shape.c,
+                                                         activations_shape.h, activations_shape.w})) {
+            detail::fail(SCORECAM_E_SHAPE, "activations shape has a non-positive or overflowing dimension");
+        }
+        if (input.size() != input_size) {
+            detail::fail(SCORECAM_E_SHAPE, "input holds " + std::to_string(input.size()) + " floats, its shape says " +
+                                               std::to_string(input_size));
+        }
+        if (activations.size() != activations_size) {
+            detail::fail(SCORECAM_E_SHAPE, "activations hold " + std::to_string(activations.size()) +
+                                               " floats, their shape says " + std::to_string(activations_size));
+        }
+        if (activations_shape.n != input_shape.n) {
+            detail::fail(SCORECAM_E_SHAPE, "input has " + std::to_string(input_shape.n) + " images, activations " +
+                                               std::to_string(activations_shape.n));
+        }
+        if (num_targets > static_cast<std::size_t>(INT64_MAX) ||
+            !detail::checked_product(&maps_size, {input_shape.n, static_cast<int64_t>(num_targets), input_shape.h,
+                                                  input_shape.w})) {
+            maps_size = 0; // no targets, or too many: let the engine name the problem
+        }
+        // Never hand the engine a NULL for an empty vector: it would report the pointer, not the count.
+        float no_maps = 0;
+        std::vector<float> result(maps_size);
+        compute(result.empty() ? &no_maps : result.data(), result.size(), input.data(), input_shape.n, input_shape.c,
+                input_shape.h, input_shape.w, activations.data(), activations_shape.c, activations_shape.h,
+                activations_shape.w, targets, num_targets);
+        maps.swap(result);
+    }
+
+    // ---- details of the last successful compute ----
+
+    DetailCounts detail_counts(int64_t image) const {
+        require_handle();
+        DetailCounts counts;
+        std::size_t channels = 0, targets = 0;
+        detail::check(scorecam_explainer_get_detail_counts(&channels, &targets, handle_, image), handle_);
+        counts.num_channels = channels;
+        counts.num_targets = targets;
+        return counts;
+    }
+
+    Details details(int64_t image) const {
+        const DetailCounts counts = detail_counts(image);
+        Details d;
+        d.num_channels = counts.num_channels;
+        d.num_targets = counts.num_targets;
+        d.channels.resize(counts.num_channels);
+        d.scores.resize(counts.num_channels * counts.num_targets);
+        d.weights.resize(counts.num_channels * counts.num_targets);
+        d.base_scores.resize(counts.num_targets);
+        detail::check(scorecam_explainer_get_details(d.channels.data(), d.scores.data(), d.weights.data(),
+                                                     d.base_scores.data(), counts.num_channels, handle_, image),
+                      handle_);
+        return d;
+    }
+
+private:
+    // Lives on the heap so that user_data stays valid when the Explainer moves.
+    struct CallbackState {
+        ForwardFn forward;
+        ScoringFn scoring;
+        ProgressFn progress;
+        std::exception_ptr error; // the exception a callback threw during the current compute
+    };
+
+    void require_handle() const {
+        if (handle_ == nullptr) {
+            detail::fail(SCORECAM_E_NULL_POINTER, "scorecam::Explainer: use of a moved-from explainer");
+        }
+    }
+
+    static int forward_bridge(void *user_data, const float *images, int64_t n, int64_t c, int64_t h, int64_t w,
+                              float *outputs, int64_t output_dim) noexcept {
+        auto *state = static_cast<CallbackState *>(user_data);
+#if SCORECAM_CXX_HAS_EXCEPTIONS
+        try {
+            state->forward(images, n, c, h, w, outputs, output_dim);
+            return 0;
+        } catch (...) {
+            state->error = std::current_exception();
+            return 1;
+        }
+#else
+        state->forward(images, n, c, h, w, outputs, output_dim);
+        return 0;
+#endif
+    }
+
+    static int scoring_bridge(void *user_data, const float *outputs, int64_t n, int64_t output_dim,
+                              const int64_t *targets, std::size_t num_targets, float *scores) noexcept {
+        auto *state = static_cast<CallbackState *>(user_data);
+#if SCORECAM_CXX_HAS_EXCEPTIONS
+        try {
+            state->scoring(outputs, n, output_dim, targets, num_targets, scores);
+            return 0;
+        } catch (...) {
+            state->error = std::current_exception();
+            return 1;
+        }
+#else
+        state->scoring(outputs, n, output_dim, targets, num_targets, scores);
+        return 0;
+#endif
+    }
+
+    static int progress_bridge(void *user_data, std::size_t done, std::size_t total) noexcept {
+        auto *state = static_cast<CallbackState *>(user_data);
+#if SCORECAM_CXX_HAS_EXCEPTIONS
+        try {
+            return state->progress(done, total) ? 0 : 1;
+        } catch (...) {
+            state->error = std::current_exception();
+            return 1;
+        }
+#else
+        return state->progress(done, total) ? 0 : 1;
+#endif
+    }
+
+    std::unique_ptr<CallbackState> state_;
+    scorecam_explainer *handle_ = nullptr;
+};
+
+} // namespace scorecam
+
+#endif // SCORECAM_HPP

@@ -1,0 +1,30 @@
+"""scorecam: Score-CAM explanations through libscorecam.
+
+    from scorecam import Explainer      # any model: a callable (N, C, H, W) -> (N, D)
+    from scorecam import ScoreCAM       # drop-in for tiskw/scorecam-pytorch (needs torch)
+"""
+from __future__ import annotations
+
+from ._lib import VERSION, LibraryError
+from .errors import CancelledError, ScoreCAMError
+from .explainer import Details, Explainer
+
+__version__ = ".".join(map(str, VERSION))
+__all__ = ["Explainer", "Details", "ScoreCAM", "ScoreCAMError", "CancelledError", "LibraryError",
+           "library_version", "__version__"]
+
+
+def library_version() -> str:
+    """The version of the loaded libscorecam."""
+    from . import _lib
+
+    return _lib.lib().scorecam_version_string().decode()
+
+
+def __getattr__(name: str):
+    # torch is imported only when the seed-compatible class is used.
+    if name == "ScoreCAM":
+        from .seed import ScoreCAM
+
+        return ScoreCAM
+    raise AttributeError(f"module 'scorecam' has no attribute {name!r}")

@@ -1,0 +1,132 @@
+"""ctypes declarations of include/scorecam.h: one per C function, nothing else.
+
+The library is found, in order, at $SCORECAM_LIBRARY or next to this package (where
+`pip install` puts it). A library whose version differs from the one this binding was written
+for is refused.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import pathlib
+import threading
+from ctypes import POINTER, c_char_p, c_double, c_float, c_int, c_int64, c_size_t, c_void_p
+
+VERSION = (0, 1, 0)
+VERSION_NUMBER = VERSION[0] * 10000 + VERSION[1] * 100 + VERSION[2]
+
+# enum scorecam_status
+OK = 0
+E_NULL_POINTER = -1
+E_INVALID_ARGUMENT = -2
+E_SHAPE = -3
+E_NON_FINITE = -4
+E_BUFFER_TOO_SMALL = -5
+E_NO_FORWARD = -6
+E_CALLBACK = -7
+E_CANCELLED = -8
+E_DEGENERATE = -9
+E_OUT_OF_MEMORY = -10
+E_NO_RESULT = -11
+
+# enum scorecam_param
+PARAM_BATCH_SIZE = 1
+PARAM_UPSAMPLE = 2
+PARAM_SELECTION = 3
+PARAM_SELECTION_COUNT = 4
+PARAM_SKIP_CONSTANT = 5
+PARAM_NORM_EPS = 6
+PARAM_WEIGHTING = 7
+PARAM_SUBTRACT_BASE = 8
+PARAM_SCORE = 9
+PARAM_BASELINE = 10
+PARAM_NORMALIZE_MAP = 11
+PARAM_THREADS = 12
+
+UPSAMPLE = {"bicubic": 0, "bilinear": 1, "bilinear_align_corners": 2}
+SELECTION = {"all": 0, "max": 1, "std": 2}
+WEIGHTING = {"softmax": 0, "raw": 1}
+SCORE = {"logit": 0, "softmax": 1}
+
+_float_p = POINTER(c_float)
+_int64_p = POINTER(c_int64)
+
+FORWARD_FN = ctypes.CFUNCTYPE(c_int, c_void_p, _float_p, c_int64, c_int64, c_int64, c_int64, _float_p, c_int64)
+SCORING_FN = ctypes.CFUNCTYPE(c_int, c_void_p, _float_p, c_int64, c_int64, _int64_p, c_size_t, _float_p)
+PROGRESS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t)
+
+_SIGNATURES = {
+    "scorecam_version_number": ([], c_int),
+    "scorecam_version_string": ([], c_char_p),
+    "scorecam_status_string": ([c_int], c_char_p),
+    "scorecam_last_error": ([], c_char_p),
+    "scorecam_explainer_create": ([POINTER(c_void_p)], c_int),
+    "scorecam_explainer_destroy": ([c_void_p], None),
+    "scorecam_explainer_last_error": ([c_void_p], c_char_p),
+    "scorecam_explainer_set_forward": ([c_void_p, FORWARD_FN, c_int64, c_void_p], c_int),
+    "scorecam_explainer_set_scoring": ([c_void_p, SCORING_FN, c_void_p], c_int),
+    "scorecam_explainer_set_progress": ([c_void_p, PROGRESS_FN, c_void_p], c_int),
+    "scorecam_explainer_set_param": ([c_void_p, c_int, c_double], c_int),
+    "scorecam_explainer_get_param": ([POINTER(c_double), c_void_p, c_int], c_int),
+    "scorecam_explainer_set_preset": ([c_void_p, c_char_p], c_int),
+    "scorecam_explainer_compute": (
+        [_float_p, c_size_t, c_void_p, _float_p, c_int64, c_int64, c_int64, c_int64,
+         _float_p, c_int64, c_int64, c_int64, _int64_p, c_size_t], c_int),
+    "scorecam_explainer_get_detail_counts": ([POINTER(c_size_t), POINTER(c_size_t), c_void_p, c_int64], c_int),
+    "scorecam_explainer_get_details": ([_int64_p, _float_p, _float_p, _float_p, c_size_t, c_void_p, c_int64], c_int),
+    "scorecam_explainer_make_masks": (
+        [_float_p, c_size_t, c_void_p, _float_p, c_int64, c_int64, c_int64,
+         _float_p, c_int64, c_int64, c_int64, _int64_p, c_size_t], c_int),
+}
+
+
+class LibraryError(ImportError):
+    """libscorecam could not be found, loaded, or is the wrong version."""
+
+
+def _candidates() -> list[pathlib.Path]:
+    override = os.environ.get("SCORECAM_LIBRARY")
+    if override:
+        return [pathlib.Path(override)]
+    here = pathlib.Path(__file__).resolve().parent
+    return [here / "libscorecam.so", *sorted(here.glob("libscorecam.so.*"))]
+
+
+def _load() -> ctypes.CDLL:
+    candidates = _candidates()
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        raise LibraryError(
+            "libscorecam not found (looked at: " + ", ".join(map(str, candidates)) + "). "
+            "Install the package with `pip install ./bindings/python` from the scorecam repository, "
+            "or point SCORECAM_LIBRARY at a built libscorecam.so.")
+    try:
+        lib = ctypes.CDLL(str(path))
+    except OSError as error:
+        raise LibraryError(f"cannot load {path}: {error}") from error
+    for name, (argtypes, restype) in _SIGNATURES.items():
+        try:
+            function = getattr(lib, name)
+        except AttributeError as error:
+            raise LibraryError(f"{path} lacks {name}: it is not a compatible libscorecam") from error
+        function.argtypes = argtypes
+        function.restype = restype
+    found = lib.scorecam_version_number()
+    if found != VERSION_NUMBER:
+        raise LibraryError(
+            f"{path} is libscorecam {lib.scorecam_version_string().decode()}, but this binding needs "
+            f"{'.'.join(map(str, VERSION))}: reinstall the package or fix SCORECAM_LIBRARY")
+    return lib
+
+
+_lib: ctypes.CDLL | None = None
+_lock = threading.Lock()
+
+
+def lib() -> ctypes.CDLL:
+    """The loaded library (loaded on first use, so `import scorecam` never fails for lack of it)."""
+    global _lib
+    with _lock:
+        if _lib is None:
+            _lib = _load()
+        return _lib

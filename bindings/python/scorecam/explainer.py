@@ -1,0 +1,376 @@
+"""`Explainer`: Score-CAM for any model that maps a float32 batch to outputs.
+
+The engine (libscorecam) does all the work; this module only moves arrays across ctypes, turns
+Python callables into callbacks, and turns statuses into exceptions.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import dataclasses
+import signal
+import threading
+from typing import Callable, Sequence, Union
+
+import numpy as np
+
+from . import _lib
+from .errors import error_for
+from .progress import make_bar, wanted
+
+Targets = Union[int, Sequence[int], Callable[[np.ndarray], np.ndarray]]
+
+_float_p = ctypes.POINTER(ctypes.c_float)
+_int64_p = ctypes.POINTER(ctypes.c_int64)
+
+
+@dataclasses.dataclass
+class Details:
+    """What one image's explanation was made of (K' channels used, T targets)."""
+
+    channels: np.ndarray     # (K',) channel indices in processing order
+    scores: np.ndarray       # (K', T) score of each masked image per target
+    weights: np.ndarray      # (K', T) channel weights per target
+    base_scores: np.ndarray  # (T,) the unmasked image's scores; NaN where not needed
+
+
+def _ptr(array: np.ndarray, kind=_float_p):
+    return array.ctypes.data_as(kind)
+
+
+def _float32_array(value, name: str, ndims: Sequence[int]) -> np.ndarray:
+    """The engine reads float32, C-contiguous memory as is: anything else is an error, not a copy."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(value).__name__}")
+    if value.dtype != np.float32:
+        raise TypeError(f"{name} must be float32, got {value.dtype} (use {name}.astype(np.float32))")
+    if value.ndim not in ndims:
+        raise ValueError(f"{name} must have {' or '.join(map(str, ndims))} dimensions, got shape {value.shape}")
+    if not value.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (use np.ascontiguousarray({name}))")
+    return value
+
+
+class Explainer:
+    """Score-CAM through libscorecam, for any model.
+
+    forward: a callable taking a float32 batch (N, C, H, W) and returning (N, D) outputs
+        (anything numpy can turn into that: a numpy array, a CPU torch tensor, a list).
+    preset: "seed" (tiskw/scorecam-pytorch) by default.
+    batch_size: masked images per forward call.
+    cskip: keep only the top-K' channels by activation maximum (CSKIP); None keeps all.
+    output_dim: D, if known; otherwise found with one forward pass of the unmasked input.
+    progress: None (a bar on long runs in a terminal), True, False, or a callable
+        (done, total) -> bool that returns False to cancel.
+    Other keywords set engine parameters: upsample ("bicubic", "bilinear",
+    "bilinear_align_corners"), selection ("all", "max", "std"), selection_count, skip_constant,
+    eps, weighting ("softmax", "raw"), subtract_base, score ("logit", "softmax"), baseline,
+    normalize, threads.
+
+    One Explainer must not be used by two threads at once; separate Explainers may run in parallel.
+    """
+
+    def __init__(self, forward: Callable[[np.ndarray], np.ndarray], *, preset: str = "seed",
+                 batch_size: int = 128, cskip: int | None = None, output_dim: int | None = None,
+                 progress=None, **params):
+        if not callable(forward):
+            raise TypeError("forward must be callable: (N, C, H, W) float32 -> (N, D) outputs")
+        self._lib = _lib.lib()
+        handle = ctypes.c_void_p()
+        self._check(self._lib.scorecam_explainer_create(ctypes.byref(handle)), use_handle=False)
+        self._handle = handle
+        self._forward = forward
+        self._output_dim = output_dim
+        self._registered_dim: int | None = None
+        self._score_fn: Callable | None = None
+        self._progress = progress
+        self._bar = None
+        self._user_progress: Callable | None = None
+        self._error: BaseException | None = None
+        self._interrupted = False
+        # The C function pointers must outlive every call that may use them: they live here.
+        self._forward_c = _lib.FORWARD_FN(self._forward_trampoline)
+        self._scoring_c = _lib.SCORING_FN(self._scoring_trampoline)
+        self._progress_c = _lib.PROGRESS_FN(self._progress_trampoline)
+        self.set_preset(preset)
+        self.set_params(batch_size=batch_size, **params)
+        if cskip is not None:
+            self.set_params(selection="max", selection_count=cskip)
+
+    # ---- lifetime ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Frees the engine handle; safe to call twice."""
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle is not None and handle.value:
+            self._lib.scorecam_explainer_destroy(handle)
+
+    def __enter__(self) -> "Explainer":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+    def _live_handle(self) -> ctypes.c_void_p:
+        if self._handle is None:
+            raise ValueError("this Explainer is closed")
+        return self._handle
+
+    def _check(self, status: int, use_handle: bool = True) -> None:
+        if status == _lib.OK:
+            return
+        if use_handle and self._handle is not None:
+            message = self._lib.scorecam_explainer_last_error(self._handle)
+        else:
+            message = self._lib.scorecam_last_error()
+        raise error_for(status, message.decode(errors="replace"))
+
+    # ---- parameters ----------------------------------------------------------------------------
+
+    _PARAMS = {
+        "batch_size": (_lib.PARAM_BATCH_SIZE, None),
+        "upsample": (_lib.PARAM_UPSAMPLE, _lib.UPSAMPLE),
+        "selection": (_lib.PARAM_SELECTION, _lib.SELECTION),
+        "selection_count": (_lib.PARAM_SELECTION_COUNT, None),
+        "skip_constant": (_lib.PARAM_SKIP_CONSTANT, None),
+        "eps": (_lib.PARAM_NORM_EPS, None),
+        "weighting": (_lib.PARAM_WEIGHTING, _lib.WEIGHTING),
+        "subtract_base": (_lib.PARAM_SUBTRACT_BASE, None),
+        "score": (_lib.PARAM_SCORE, _lib.SCORE),
+        "baseline": (_lib.PARAM_BASELINE, None),
+        "normalize": (_lib.PARAM_NORMALIZE_MAP, None),
+        "threads": (_lib.PARAM_THREADS, None),
+    }
+
+    def set_preset(self, name: str) -> None:
+        """Sets every parameter but batch_size and threads to a named preset."""
+        self._check(self._lib.scorecam_explainer_set_preset(self._live_handle(), name.encode()))
+
+    def set_params(self, **params) -> None:
+        for name, value in params.items():
+            if name not in self._PARAMS:
+                raise TypeError(f"unknown parameter {name!r}; known: {', '.join(self._PARAMS)}")
+            number, names = self._PARAMS[name]
+            if names is not None:
+                if value not in names:
+                    raise ValueError(f"{name} must be one of {', '.join(names)}, got {value!r}")
+                value = names[value]
+            self._check(self._lib.scorecam_explainer_set_param(self._live_handle(), number, float(value)))
+
+    def get_param(self, name: str):
+        number, names = self._PARAMS[name]
+        value = ctypes.c_double()
+        self._check(self._lib.scorecam_explainer_get_param(ctypes.byref(value), self._live_handle(), number))
+        if names is not None:
+            return next(key for key, raw in names.items() if raw == value.value)
+        return int(value.value) if value.value.is_integer() and name not in ("eps", "baseline") else value.value
+
+    # ---- callbacks -----------------------------------------------------------------------------
+    # Ctrl-C: while the engine runs, SIGINT only sets a flag (a KeyboardInterrupt raised at the
+    # edge of a ctypes callback would be swallowed); the next callback then ends the run and
+    # explain() raises KeyboardInterrupt.
+
+    @contextlib.contextmanager
+    def _deferred_interrupts(self):
+        if (threading.current_thread() is not threading.main_thread()
+                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+            yield
+            return
+
+        def interrupt(signum, frame):
+            self._interrupted = True
+
+        previous = signal.signal(signal.SIGINT, interrupt)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    # Each catches everything (KeyboardInterrupt included), keeps it, and returns non-zero: the
+    # engine then ends the run cleanly and compute() re-raises the very same exception.
+
+    def _forward_trampoline(self, _user_data, images_p, n, c, h, w, outputs_p, output_dim):
+        if self._interrupted:
+            return 1
+        try:
+            images = np.ctypeslib.as_array(images_p, shape=(n, c, h, w))
+            outputs = np.asarray(self._forward(images), dtype=np.float32)
+            if outputs.shape != (n, output_dim):
+                raise ValueError(f"forward returned shape {outputs.shape}, expected ({n}, {output_dim})")
+            np.ctypeslib.as_array(outputs_p, shape=(n, output_dim))[...] = outputs
+            return 0
+        except BaseException as error:  # noqa: BLE001 - must not unwind through C
+            self._error = error
+            return 1
+
+    def _scoring_trampoline(self, _user_data, outputs_p, n, output_dim, _targets_p, num_targets, scores_p):
+        try:
+            outputs = np.ctypeslib.as_array(outputs_p, shape=(n, output_dim))
+            scores = np.asarray(self._score_fn(outputs), dtype=np.float32)
+            if scores.ndim == 1:
+                scores = scores[:, None]
+            if scores.shape != (n, num_targets):
+                raise ValueError(f"the scoring function returned shape {scores.shape}, "
+                                 f"expected ({n},) or ({n}, {num_targets})")
+            np.ctypeslib.as_array(scores_p, shape=(n, num_targets))[...] = scores
+            return 0
+        except BaseException as error:  # noqa: BLE001
+            self._error = error
+            return 1
+
+    def _progress_trampoline(self, _user_data, done, total):
+        if self._interrupted:
+            return 1
+        try:
+            if self._bar is not None:
+                self._bar.update(done)
+            if self._user_progress is not None and self._user_progress(done, total) is False:
+                return 1
+            return 0
+        except BaseException as error:  # noqa: BLE001
+            self._error = error
+            return 1
+
+    # ---- explain -------------------------------------------------------------------------------
+
+    def explain(self, x: np.ndarray, activations: np.ndarray, targets: Targets, *,
+                cskip: int | None = None, progress=None) -> np.ndarray:
+        """Score-CAM maps of `x` for `targets`.
+
+        x: (C, H, W) or (B, C, H, W) float32, preprocessed as the model expects.
+        activations: (K, h, w) or (B, K, h, w) float32: the explained layer's output for x.
+        targets: a class index, a list of class indices, or a scoring function
+            outputs (N, D) -> scores (N,) or (N, T). Every target is scored from the same masked
+            forward passes.
+        cskip: CSKIP K' for this call only.
+        Returns (H, W) for one image and an int target, (T, H, W) for one image, else (B, T, H, W).
+        """
+        handle = self._live_handle()
+        x = _float32_array(x, "x", (3, 4))
+        activations = _float32_array(activations, "activations", (3, 4))
+        if x.ndim != activations.ndim:
+            raise ValueError(f"x {x.shape} and activations {activations.shape} must both be batched or both not")
+        single = x.ndim == 3
+        xb = x[None] if single else x
+        ab = activations[None] if single else activations
+        if xb.shape[0] != ab.shape[0]:
+            raise ValueError(f"x holds {xb.shape[0]} images but activations hold {ab.shape[0]}")
+        b, c, h, w = xb.shape
+        _, k, ah, aw = ab.shape
+
+        score_fn = targets if callable(targets) else None
+        num_targets, class_targets = self._prepare_targets(targets, xb, score_fn)
+        self._register(score_fn)
+
+        maps = np.empty((b, num_targets, h, w), dtype=np.float32)
+        total = b * (cskip if cskip is not None else k)
+        progress = self._progress if progress is None else progress
+        self._bar = make_bar(total) if wanted(progress, total) and not callable(progress) else None
+        self._user_progress = progress if callable(progress) else None
+        previous = None
+        if cskip is not None:
+            previous = (self.get_param("selection"), self.get_param("selection_count"))
+            self.set_params(selection="max", selection_count=cskip)
+        self._error = None
+        self._interrupted = False
+        try:
+            with self._deferred_interrupts():
+                status = self._lib.scorecam_explainer_compute(
+                    _ptr(maps), maps.size, handle, _ptr(xb), b, c, h, w, _ptr(ab), k, ah, aw,
+                    None if class_targets is None else _ptr(class_targets, _int64_p), num_targets)
+            failure = None if status == _lib.OK else error_for(
+                status, self._lib.scorecam_explainer_last_error(handle).decode(errors="replace"))
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+            self._bar = self._user_progress = None
+            if previous is not None:
+                self.set_params(selection=previous[0], selection_count=previous[1])
+        if self._interrupted:
+            raise KeyboardInterrupt
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        if failure is not None:
+            raise failure
+        if single:
+            maps = maps[0]
+            if not isinstance(targets, (list, tuple, np.ndarray)) and num_targets == 1:
+                maps = maps[0]
+        return maps
+
+    def _prepare_targets(self, targets, xb: np.ndarray, score_fn):
+        """(T, int64 class indices or None); finds D (and T for a scoring function) if unknown."""
+        if score_fn is None:
+            class_targets = np.atleast_1d(np.asarray(targets))
+            if class_targets.ndim != 1 or class_targets.size == 0 or not np.issubdtype(class_targets.dtype, np.integer):
+                raise TypeError("targets must be an int, a non-empty list of ints, or a scoring function")
+            class_targets = np.ascontiguousarray(class_targets, dtype=np.int64)
+            if self._output_dim is None:
+                self._output_dim = self._probe(xb).shape[1]
+            return class_targets.size, class_targets
+        outputs = self._probe(xb)
+        self._output_dim = outputs.shape[1]
+        scores = np.asarray(score_fn(outputs), dtype=np.float32)
+        if scores.ndim not in (1, 2) or scores.shape[0] != 1:
+            raise ValueError(f"the scoring function must return (N,) or (N, T) scores, got {scores.shape} for N=1")
+        return (1 if scores.ndim == 1 else scores.shape[1]), None
+
+    def _probe(self, xb: np.ndarray) -> np.ndarray:
+        """One forward pass of the first unmasked image: the output shape the engine must expect."""
+        outputs = np.asarray(self._forward(xb[:1]), dtype=np.float32)
+        if outputs.ndim != 2 or outputs.shape[0] != 1:
+            raise ValueError(f"forward must return (N, D) outputs, got shape {outputs.shape} for N=1")
+        return outputs
+
+    def _register(self, score_fn) -> None:
+        handle = self._live_handle()
+        if self._registered_dim != self._output_dim:
+            self._check(self._lib.scorecam_explainer_set_forward(handle, self._forward_c, self._output_dim, None))
+            self._check(self._lib.scorecam_explainer_set_progress(handle, self._progress_c, None))
+            self._registered_dim = self._output_dim
+        if (score_fn is None) != (self._score_fn is None):
+            scoring = _lib.SCORING_FN() if score_fn is None else self._scoring_c
+            self._check(self._lib.scorecam_explainer_set_scoring(handle, scoring, None))
+        self._score_fn = score_fn
+
+    # ---- inspection ----------------------------------------------------------------------------
+
+    def details(self, image: int = 0) -> Details:
+        """Channels, scores and weights of image `image` in the last successful explain()."""
+        handle = self._live_handle()
+        channels, targets = ctypes.c_size_t(), ctypes.c_size_t()
+        self._check(self._lib.scorecam_explainer_get_detail_counts(
+            ctypes.byref(channels), ctypes.byref(targets), handle, image))
+        k, t = channels.value, targets.value
+        result = Details(np.empty(k, np.int64), np.empty((k, t), np.float32),
+                         np.empty((k, t), np.float32), np.empty(t, np.float32))
+        self._check(self._lib.scorecam_explainer_get_details(
+            _ptr(result.channels, _int64_p), _ptr(result.scores), _ptr(result.weights),
+            _ptr(result.base_scores), k, handle, image))
+        return result
+
+    def masks(self, activations: np.ndarray, size: tuple[int, int], channels=None,
+              x: np.ndarray | None = None) -> np.ndarray:
+        """The normalized masks (K', H, W) the engine builds for `channels` of one image's
+        activations (K, h, w), or with x (C, H, W) the masked images (K', C, H, W)."""
+        handle = self._live_handle()
+        activations = _float32_array(activations, "activations", (3,))
+        k, ah, aw = activations.shape
+        h, w = size
+        channels = np.arange(k) if channels is None else np.asarray(channels)
+        channels = np.ascontiguousarray(channels, dtype=np.int64)
+        if x is not None:
+            x = _float32_array(x, "x", (3,))
+            if x.shape[1:] != (h, w):
+                raise ValueError(f"x {x.shape} does not match size {size}")
+        c = 1 if x is None else x.shape[0]
+        shape = (channels.size, h, w) if x is None else (channels.size, c, h, w)
+        out = np.empty(shape, dtype=np.float32)
+        self._check(self._lib.scorecam_explainer_make_masks(
+            _ptr(out), out.size, handle, None if x is None else _ptr(x), c, h, w,
+            _ptr(activations), k, ah, aw, _ptr(channels, _int64_p), channels.size))
+        return out

