@@ -126,10 +126,24 @@ enum scorecam_param {
     SCORECAM_PARAM_SCORE = 9,           /* enum scorecam_score (no scoring callback); default LOGIT */
     SCORECAM_PARAM_BASELINE = 10,       /* b in b + (X - b) * M; finite; default 0 */
     SCORECAM_PARAM_NORMALIZE_MAP = 11,  /* 1: min-max normalize each final map; default 0 */
-    SCORECAM_PARAM_THREADS = 12         /* worker threads building masks; 0 = all cores; default 0 */
+    SCORECAM_PARAM_THREADS = 12,        /* worker threads building masks; 0 = all cores; default 0 */
+    /* -- added in 0.1: the knobs of the other presets and methods -- */
+    SCORECAM_PARAM_NORMALIZE_MASK_FIRST = 13,   /* 1: M = up((A - min) / (max - min + eps)) (torchcam); default 0 */
+    SCORECAM_PARAM_RELU_BEFORE_UPSAMPLING = 14, /* 1: ReLU (and NORMALIZE_LOW_MAP) at activation resolution; default 0 */
+    SCORECAM_PARAM_MAP_UPSAMPLE = 15,           /* enum scorecam_upsample for the map; default SCORECAM_UPSAMPLE_AS_MASKS */
+    SCORECAM_PARAM_MAP_AT_ACTIVATION_SIZE = 16, /* 1: maps stay ah x aw (torchcam); default 0 */
+    SCORECAM_PARAM_NORMALIZE_LOW_MAP = 17,      /* 1: min-max the map at activation resolution; default 0 */
+    SCORECAM_PARAM_MAP_EPS = 18,                /* eps of the map normalizations (x - min) / (max - min + eps); default 0 */
+    SCORECAM_PARAM_METHOD = 19,                 /* enum scorecam_method; default SCORE_CAM */
+    SCORECAM_PARAM_SAMPLES = 20,                /* passes per channel for SS-CAM / IS-CAM; 0 = 35 / 10; default 0 */
+    SCORECAM_PARAM_NOISE_STD = 21,              /* SS-CAM noise standard deviation; >= 0; default 2 */
+    SCORECAM_PARAM_SEED = 22,                   /* SS-CAM noise seed, an integer in [0, 2^53]; default 0 */
+    SCORECAM_PARAM_ADAPTIVE_TOLERANCE = 23,     /* > 0: adaptive channel budget (see below); default 0 = off */
+    SCORECAM_PARAM_ADAPTIVE_STEP = 24           /* channels per adaptive step; >= 1; default 8 */
 };
 
 enum scorecam_upsample {
+    SCORECAM_UPSAMPLE_AS_MASKS = -1,              /* MAP_UPSAMPLE only: the masks' upsampling */
     SCORECAM_UPSAMPLE_BICUBIC = 0,                /* PyTorch bicubic, align_corners=False, a=-0.75 */
     SCORECAM_UPSAMPLE_BILINEAR = 1,               /* PyTorch bilinear, align_corners=False */
     SCORECAM_UPSAMPLE_BILINEAR_ALIGN_CORNERS = 2  /* PyTorch bilinear, align_corners=True */
@@ -151,18 +165,50 @@ enum scorecam_score {
     SCORECAM_SCORE_SOFTMAX = 1 /* softmax over the output row, at target */
 };
 
+enum scorecam_method {
+    SCORECAM_METHOD_SCORE_CAM = 0, /* one masked forward per channel */
+    SCORECAM_METHOD_SS_CAM = 1,    /* torchcam SS-CAM: mean score over SAMPLES noisy masks (N(0, NOISE_STD^2)) */
+    SCORECAM_METHOD_IS_CAM = 2     /* torchcam IS-CAM: mean score over SAMPLES masks scaled by sum_{j<=i} j/N */
+};
+
+/*
+ * The map is L = sum_k w_k A_k at activation resolution, then either
+ *   ReLU(up(L)) (default: equal to ReLU(sum_k w_k up(A_k)), the seed's full-resolution sum), or
+ *   up(ReLU(L)) with RELU_BEFORE_UPSAMPLING (normalized before upsampling with NORMALIZE_LOW_MAP),
+ * where up is MAP_UPSAMPLE, or nothing with MAP_AT_ACTIVATION_SIZE; then min-max normalized with
+ * NORMALIZE_MAP. A constant map normalizes to zeros.
+ *
+ * Adaptive channel budget (ADAPTIVE_TOLERANCE > 0): channels are processed in descending order of
+ * the selection criterion (channel max for ALL and MAX, std for STD; at most SELECTION_COUNT for
+ * MAX and STD), ADAPTIVE_STEP at a time. After each step every target's map at activation
+ * resolution, ReLU'd and min-max normalized to [0, 1], is compared with the previous step's; the
+ * run stops when no value moved by more than the tolerance. The details report the channels used.
+ */
+
 int scorecam_explainer_set_param(scorecam_explainer *explainer, int param, double value);
 int scorecam_explainer_get_param(double *out, const scorecam_explainer *explainer, int param);
 /* Sets every parameter but BATCH_SIZE and THREADS to a named preset:
- *   "seed" — tiskw/scorecam-pytorch: bicubic, eps 1e-10, softmax of (score - unmasked score),
- *            map = ReLU(sum_k w_k * up(A_k)), not normalized. The default. */
+ *   "seed"     tiskw/scorecam-pytorch (the default): bicubic, eps 1e-10, softmax of (score - unmasked
+ *              score), map = ReLU(sum_k w_k up(A_k)), not normalized.
+ *   "gradcam"  pytorch-grad-cam 1.5.7 ScoreCAM: bilinear align_corners=True, eps 1e-8, softmax of
+ *              logits; ReLU at activation size, normalized (eps 1e-7), bilinear resize, normalized again.
+ *   "torchcam" torchcam 0.5.0 ScoreCAM: activations normalized (eps 1e-8) then bilinearly upsampled;
+ *              softmax of (logit - unmasked logit); ReLU, normalized (eps 1e-8), maps at ah x aw.
+ *   "paper"    haofanwang/Score-CAM: bilinear, constant channels skipped, weights = class probability
+ *              of the masked input (softmax over the outputs), ReLU at full size, min-max normalized. */
 int scorecam_explainer_set_preset(scorecam_explainer *explainer, const char *name);
+
+/* The size of the maps compute writes for h x w inputs and ah x aw activations: h x w, or
+ * ah x aw with MAP_AT_ACTIVATION_SIZE. */
+int scorecam_explainer_get_map_size(int64_t *map_h, int64_t *map_w, const scorecam_explainer *explainer,
+                                    int64_t h, int64_t w, int64_t ah, int64_t aw);
 
 /* ---- compute --------------------------------------------------------------------------------- */
 
 /*
  * Explains b images for num_targets targets.
- *   maps         out: b x num_targets x h x w floats (maps_capacity floats available)
+ *   maps         out: b x num_targets x map_h x map_w floats (maps_capacity floats available);
+ *                map_h x map_w is h x w unless MAP_AT_ACTIVATION_SIZE (scorecam_explainer_get_map_size)
  *   input        b x c x h x w, preprocessed as the model expects
  *   activations  b x k x ah x aw, the host's activations of the explained layer for input
  *   targets      num_targets class indices in [0, output_dim), or, with a scoring callback,

@@ -156,6 +156,20 @@ public func scorecam_explainer_set_preset(_ explainer: OpaquePointer?, _ name: U
     }
 }
 
+@c @implementation
+public func scorecam_explainer_get_map_size(_ mapH: UnsafeMutablePointer<Int64>?, _ mapW: UnsafeMutablePointer<Int64>?,
+                                            _ explainer: OpaquePointer?, _ h: Int64, _ w: Int64,
+                                            _ ah: Int64, _ aw: Int64) -> Int32 {
+    let handle = ExplainerHandle.from(explainer)
+    return exported(handle) {
+        let (mapH, mapW) = (try required(mapH, "map_h"), try required(mapW, "map_w"))
+        let atActivations = try required(handle, "explainer").parameters.mapAtActivationSize
+        let size = atActivations ? (try positive(ah, "ah"), try positive(aw, "aw")) : (try positive(h, "h"), try positive(w, "w"))
+        mapH.pointee = Int64(size.0)
+        mapW.pointee = Int64(size.1)
+    }
+}
+
 // MARK: - compute
 
 @c @implementation
@@ -183,7 +197,8 @@ public func scorecam_explainer_compute(
         let (k, ah, aw) = (try positive(k, "k"), try positive(ah, "ah"), try positive(aw, "aw"))
         _ = try elementCount([b, c, h, w], "the input")
         _ = try elementCount([b, k, ah, aw], "the activations")
-        _ = try elementCount([b, numTargets, h, w], "the maps")
+        let mapSize = handle.parameters.mapAtActivationSize ? (ah, aw) : (h, w)
+        _ = try elementCount([b, numTargets, mapSize.0, mapSize.1], "the maps")
 
         let host = CallbackHost(
             forwardFn: forward.fn, forwardUserData: forward.userData, outputDim: forward.outputDim,

@@ -7,7 +7,10 @@ extension Parameters {
     static func name(of param: Int32) -> String {
         let names = [1: "BATCH_SIZE", 2: "UPSAMPLE", 3: "SELECTION", 4: "SELECTION_COUNT", 5: "SKIP_CONSTANT",
                      6: "NORM_EPS", 7: "WEIGHTING", 8: "SUBTRACT_BASE", 9: "SCORE", 10: "BASELINE",
-                     11: "NORMALIZE_MAP", 12: "THREADS"]
+                     11: "NORMALIZE_MAP", 12: "THREADS", 13: "NORMALIZE_MASK_FIRST",
+                     14: "RELU_BEFORE_UPSAMPLING", 15: "MAP_UPSAMPLE", 16: "MAP_AT_ACTIVATION_SIZE",
+                     17: "NORMALIZE_LOW_MAP", 18: "MAP_EPS", 19: "METHOD", 20: "SAMPLES", 21: "NOISE_STD",
+                     22: "SEED", 23: "ADAPTIVE_TOLERANCE", 24: "ADAPTIVE_STEP"]
         return names[Int(param)].map { "SCORECAM_PARAM_\($0)" } ?? "parameter \(param)"
     }
 
@@ -23,6 +26,10 @@ extension Parameters {
             }
             return Int(value)
         }
+        func nonNegative() throws(ABIError) -> Double {
+            guard value >= 0 else { throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "\(name): must be >= 0, got \(value)") }
+            return value
+        }
         func choice<E: RawRepresentable & CaseIterable>(_: E.Type) throws(ABIError) -> E where E.RawValue == Int {
             let raw = try integer(0...(E.allCases.count - 1))
             return E(rawValue: raw)!
@@ -33,15 +40,27 @@ extension Parameters {
         case SCORECAM_PARAM_SELECTION.rawValue: selection = try choice(ChannelSelection.self)
         case SCORECAM_PARAM_SELECTION_COUNT.rawValue: selectionCount = try integer(1...1 << 30)
         case SCORECAM_PARAM_SKIP_CONSTANT.rawValue: skipConstant = try integer(0...1) == 1
-        case SCORECAM_PARAM_NORM_EPS.rawValue:
-            guard value >= 0 else { throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "\(name): eps must be >= 0, got \(value)") }
-            normEps = value
+        case SCORECAM_PARAM_NORM_EPS.rawValue: normEps = try nonNegative()
         case SCORECAM_PARAM_WEIGHTING.rawValue: weighting = try choice(Weighting.self)
         case SCORECAM_PARAM_SUBTRACT_BASE.rawValue: subtractBase = try integer(0...1) == 1
         case SCORECAM_PARAM_SCORE.rawValue: score = try choice(ScoreKind.self)
         case SCORECAM_PARAM_BASELINE.rawValue: baseline = Float(value)
         case SCORECAM_PARAM_NORMALIZE_MAP.rawValue: normalizeMap = try integer(0...1) == 1
         case SCORECAM_PARAM_THREADS.rawValue: threads = try integer(0...1024)
+        case SCORECAM_PARAM_NORMALIZE_MASK_FIRST.rawValue: normalizeMaskFirst = try integer(0...1) == 1
+        case SCORECAM_PARAM_RELU_BEFORE_UPSAMPLING.rawValue: reluBeforeUpsampling = try integer(0...1) == 1
+        case SCORECAM_PARAM_MAP_UPSAMPLE.rawValue:
+            let raw = try integer(-1...(UpsampleMode.allCases.count - 1))
+            mapUpsample = raw < 0 ? nil : UpsampleMode(rawValue: raw)
+        case SCORECAM_PARAM_MAP_AT_ACTIVATION_SIZE.rawValue: mapAtActivationSize = try integer(0...1) == 1
+        case SCORECAM_PARAM_NORMALIZE_LOW_MAP.rawValue: normalizeLowMap = try integer(0...1) == 1
+        case SCORECAM_PARAM_MAP_EPS.rawValue: mapEps = try nonNegative()
+        case SCORECAM_PARAM_METHOD.rawValue: method = try choice(Method.self)
+        case SCORECAM_PARAM_SAMPLES.rawValue: samples = try integer(0...1 << 20)
+        case SCORECAM_PARAM_NOISE_STD.rawValue: noiseStd = try nonNegative()
+        case SCORECAM_PARAM_SEED.rawValue: seed = UInt64(try integer(0...(1 << 53)))
+        case SCORECAM_PARAM_ADAPTIVE_TOLERANCE.rawValue: adaptiveTolerance = try nonNegative()
+        case SCORECAM_PARAM_ADAPTIVE_STEP.rawValue: adaptiveStep = try integer(1...1 << 30)
         default: throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "unknown parameter \(param)")
         }
     }
@@ -60,6 +79,18 @@ extension Parameters {
         case SCORECAM_PARAM_BASELINE.rawValue: return Double(baseline)
         case SCORECAM_PARAM_NORMALIZE_MAP.rawValue: return normalizeMap ? 1 : 0
         case SCORECAM_PARAM_THREADS.rawValue: return Double(threads)
+        case SCORECAM_PARAM_NORMALIZE_MASK_FIRST.rawValue: return normalizeMaskFirst ? 1 : 0
+        case SCORECAM_PARAM_RELU_BEFORE_UPSAMPLING.rawValue: return reluBeforeUpsampling ? 1 : 0
+        case SCORECAM_PARAM_MAP_UPSAMPLE.rawValue: return Double(mapUpsample?.rawValue ?? -1)
+        case SCORECAM_PARAM_MAP_AT_ACTIVATION_SIZE.rawValue: return mapAtActivationSize ? 1 : 0
+        case SCORECAM_PARAM_NORMALIZE_LOW_MAP.rawValue: return normalizeLowMap ? 1 : 0
+        case SCORECAM_PARAM_MAP_EPS.rawValue: return mapEps
+        case SCORECAM_PARAM_METHOD.rawValue: return Double(method.rawValue)
+        case SCORECAM_PARAM_SAMPLES.rawValue: return Double(samples)
+        case SCORECAM_PARAM_NOISE_STD.rawValue: return noiseStd
+        case SCORECAM_PARAM_SEED.rawValue: return Double(seed)
+        case SCORECAM_PARAM_ADAPTIVE_TOLERANCE.rawValue: return adaptiveTolerance
+        case SCORECAM_PARAM_ADAPTIVE_STEP.rawValue: return Double(adaptiveStep)
         default: throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "unknown parameter \(param)")
         }
     }

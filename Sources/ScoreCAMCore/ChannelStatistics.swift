@@ -34,8 +34,10 @@ struct ChannelStatistics {
     func isConstant(_ channel: Int) -> Bool { minimum[channel] == maximum[channel] }
 }
 
-/// The channels of one image that get a masked forward pass, in processing order.
-func selectChannels(_ activations: TensorView, image: Int, parameters: Parameters) throws(EngineError) -> [Int] {
+/// The channels of one image that get a masked forward pass, in processing order. `ordered` sorts
+/// even an ALL selection by channel max (the adaptive budget takes the most promising first).
+func selectChannels(_ activations: TensorView, image: Int, parameters: Parameters,
+                    ordered: Bool = false) throws(EngineError) -> [Int] {
     let k = activations.c
     let statistics = ChannelStatistics(activations, image: image, needStd: parameters.selection == .std)
     var candidates = Array(0..<k)
@@ -47,11 +49,13 @@ func selectChannels(_ activations: TensorView, image: Int, parameters: Parameter
             throw EngineError(.invalidArgument,
                               "selection count K'=\(parameters.selectionCount) exceeds the \(k) channels of the activations")
         }
+    }
+    if parameters.selection != .all || ordered {
         // Descending by the criterion; ties keep channel order so the plan is deterministic.
-        let key: (Int) -> Double = parameters.selection == .max
-            ? { Double(statistics.maximum[$0]) } : { statistics.std[$0] }
+        let key: (Int) -> Double = parameters.selection == .std
+            ? { statistics.std[$0] } : { Double(statistics.maximum[$0]) }
         candidates.sort { key($0) != key($1) ? key($0) > key($1) : $0 < $1 }
-        candidates = Array(candidates.prefix(parameters.selectionCount))
+        if parameters.selection != .all { candidates = Array(candidates.prefix(parameters.selectionCount)) }
     }
     guard candidates.contains(where: { !statistics.isConstant($0) }) else {
         throw EngineError(.degenerate,

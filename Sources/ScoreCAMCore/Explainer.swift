@@ -1,10 +1,9 @@
-import Dispatch
-
 /// What one image's explanation was made of, for users who inspect it.
 public struct ImageDetails: Equatable, Sendable {
     /// Channel indices in processing order (K' of them).
     public let channels: [Int]
-    /// K' x T: the score of each masked image per target (before subtracting the base score).
+    /// K' x T: each channel's score per target (the mean over its samples for SS-CAM / IS-CAM),
+    /// before subtracting the base score.
     public let scores: [Float]
     /// K' x T: the weight of each channel per target.
     public let weights: [Float]
@@ -14,9 +13,9 @@ public struct ImageDetails: Equatable, Sendable {
 
 /// A Score-CAM run over a batch of images and targets.
 ///
-/// Streaming: masked images exist only inside two batch buffers (one being filled by worker
-/// threads while the host runs the other); channel maps are summed at activation resolution and
-/// upsampled once per target at the end, which is exact because upsampling is linear.
+/// Streaming: masked images exist only inside two batch buffers (see ForwardPipeline); channel
+/// maps are summed at activation resolution and upsampled once per target at the end, which is
+/// exact because upsampling is linear.
 public struct Explainer {
     public let parameters: Parameters
     public let input: TensorView
@@ -33,47 +32,64 @@ public struct Explainer {
         self.numTargets = numTargets
     }
 
-    /// Floats `run` writes: images x targets x h x w.
-    public var mapsCount: Int { input.n * numTargets * input.planeSize }
+    /// The size of one map: the input's, or the activations' (torchcam).
+    public var mapSize: (h: Int, w: Int) {
+        parameters.mapAtActivationSize ? (activations.h, activations.w) : (input.h, input.w)
+    }
+
+    /// Floats `run` writes: images x targets x map height x map width.
+    public var mapsCount: Int { input.n * numTargets * mapSize.h * mapSize.w }
 
     /// Writes the maps and returns the per-image details. On error, `maps` is untouched.
     public func run(host: some ModelHost, maps: UnsafeMutablePointer<Float>,
                     mapsCapacity: Int) throws(EngineError) -> [ImageDetails] {
         try validate(host: host, mapsCapacity: mapsCapacity)
-        let plans = try (0..<input.n).map { image throws(EngineError) in
-            try selectChannels(activations, image: image, parameters: parameters)
+        let adaptive = parameters.adaptiveTolerance > 0
+        var plans = try (0..<input.n).map { image throws(EngineError) in
+            try selectChannels(activations, image: image, parameters: parameters, ordered: adaptive)
         }
+        let samples = parameters.samplesPerChannel
         let needsBase = parameters.needsBaseScore
-        var items = [WorkItem]()
-        if needsBase { items += (0..<input.n).map { WorkItem(image: $0, channel: nil) } }
-        for (image, plan) in plans.enumerated() { items += plan.map { WorkItem(image: image, channel: $0) } }
+        let planned = plans.reduce(0) { $0 + $1.count } * samples + (needsBase ? input.n : 0)
+        let chunk = adaptive ? parameters.adaptiveStep * samples : planned
+        let pipeline = try ForwardPipeline(
+            builder: MaskBuilder(input: input, activations: activations, parameters: parameters), host: host,
+            parameters: parameters, targets: targets, numTargets: numTargets,
+            maxItems: Swift.max(chunk, needsBase ? input.n : 0), total: planned)
 
-        let itemScores = try scoreAll(items, host: host)
+        let base: [[Float]] = needsBase
+            ? try split(pipeline.score((0..<input.n).map { WorkItem(image: $0, channel: nil) }), rows: 1)
+            : Array(repeating: [Float](repeating: .nan, count: numTargets), count: input.n)
+        var scores = [[Float]](repeating: [], count: input.n)
+        if adaptive {
+            for image in 0..<input.n {
+                (plans[image], scores[image]) = try scoreUntilConverged(image: image, plan: plans[image],
+                                                                          base: base[image], pipeline: pipeline)
+            }
+        } else {
+            let items = plans.enumerated().flatMap { image, plan in self.items(image: image, channels: plan[...]) }
+            let all = try pipeline.score(items)
+            var offset = 0
+            for (image, plan) in plans.enumerated() {
+                let count = plan.count * samples * numTargets
+                scores[image] = meanOverSamples(Array(all[offset..<(offset + count)]), channels: plan.count)
+                offset += count
+            }
+        }
 
         // Everything that can fail has run: only now touch the caller's buffer.
+        let writer = MapWriter(parameters: parameters, activations: activations, outputSize: mapSize,
+                               inputSize: (input.h, input.w))
         var details = [ImageDetails]()
-        var offset = needsBase ? input.n : 0
-        let resampler = Resampler(from: (activations.h, activations.w), to: (input.h, input.w),
-                                  mode: parameters.upsample)
-        var scratch = [Float](repeating: 0, count: resampler.scratchCount)
         for (image, plan) in plans.enumerated() {
-            let base = needsBase ? Array(itemScores[(image * numTargets)..<((image + 1) * numTargets)])
-                                 : [Float](repeating: .nan, count: numTargets)
-            let scores = Array(itemScores[(offset * numTargets)..<((offset + plan.count) * numTargets)])
-            offset += plan.count
-            var weights = [Float](repeating: 0, count: scores.count)
+            var weights = [Float](repeating: 0, count: plan.count * numTargets)
             for t in 0..<numTargets {
-                let shift = needsBase ? Double(base[t]) : 0
-                let column = (0..<plan.count).map { Double(scores[$0 * numTargets + t]) - shift }
-                let w = channelWeights(column, weighting: parameters.weighting)
+                let w = channelWeights(scores[image], base: base[image], target: t)
                 for j in 0..<plan.count { weights[j * numTargets + t] = Float(w[j]) }
-                let map = maps + (image * numTargets + t) * input.planeSize
-                scratch.withUnsafeMutableBufferPointer { s in
-                    writeMap(image: image, channels: plan, weights: w, resampler: resampler,
-                             into: map, scratch: s.baseAddress!)
-                }
+                writer.write(image: image, channels: plan, weights: w,
+                             into: maps + (image * numTargets + t) * mapSize.h * mapSize.w)
             }
-            details.append(ImageDetails(channels: plan, scores: scores, weights: weights, baseScores: base))
+            details.append(ImageDetails(channels: plan, scores: scores[image], weights: weights, baseScores: base[image]))
         }
         return details
     }
@@ -93,7 +109,7 @@ public struct Explainer {
         guard numTargets > 0 else { throw EngineError(.invalidArgument, "at least one target is needed") }
         guard host.outputDim > 0 else { throw EngineError(.invalidArgument, "the model's output dimension must be positive") }
         guard mapsCapacity >= mapsCount else {
-            throw EngineError(.bufferTooSmall, "the maps buffer holds \(mapsCapacity) floats but \(mapsCount) are needed (\(input.n) images x \(numTargets) targets x \(input.h) x \(input.w))")
+            throw EngineError(.bufferTooSmall, "the maps buffer holds \(mapsCapacity) floats but \(mapsCount) are needed (\(input.n) images x \(numTargets) targets x \(mapSize.h) x \(mapSize.w))")
         }
         if !host.scoresTargets {
             guard targets.count == numTargets else {
@@ -107,91 +123,67 @@ public struct Explainer {
         try requireFinite(activations.data, count: activations.count, what: "the activations")
     }
 
-    /// Runs every masked forward pass and returns items.count x numTargets scores.
-    private func scoreAll(_ items: [WorkItem], host: some ModelHost) throws(EngineError) -> [Float] {
-        let total = items.count
-        let batch = Swift.min(parameters.batchSize, total)
-        let imageSize = input.imageSize
-        let (batchFloats, overflow) = batch.multipliedReportingOverflow(by: imageSize)
-        guard !overflow else { throw EngineError(.outOfMemory, "a batch of \(batch) images of \(imageSize) floats overflows") }
-        let buffers = [try FloatBuffer(count: batchFloats), try FloatBuffer(count: batchFloats)]
-        let outputs = try FloatBuffer(count: batch * host.outputDim)
-        let scores = try FloatBuffer(count: batch * numTargets)
-        var itemScores = [Float](repeating: 0, count: total * numTargets)
-
-        let builder = MaskBuilder(
-            input: input, activations: activations,
-            resampler: Resampler(from: (activations.h, activations.w), to: (input.h, input.w), mode: parameters.upsample),
-            eps: parameters.normEps, baseline: parameters.baseline, threads: parameters.workerThreads)
-
-        builder.build(items[0..<batch], into: buffers[0].pointer)
-        var start = 0, current = 0
-        while start < total {
-            let end = Swift.min(start + batch, total)
-            let count = end - start
-            // Double buffering: workers fill the other buffer while the host runs this one.
-            let pending = DispatchGroup()
-            if end < total {
-                let next = items[end..<Swift.min(end + batch, total)]
-                let target = buffers[1 - current]
-                DispatchQueue.global().async(group: pending) { builder.build(next, into: target.pointer) }
-            }
-            // The worker writes into a buffer this function owns: never leave before it is done.
-            defer { pending.wait() }
-
-            try host.forward(buffers[current].pointer, count: count, c: input.c, h: input.h, w: input.w,
-                             outputs: outputs.pointer)
-            try requireFinite(outputs.pointer, count: count * host.outputDim, what: "the forward callback's outputs")
-            try score(outputs.pointer, count: count, host: host, into: scores.pointer)
-            try requireFinite(scores.pointer, count: count * numTargets, what: "the scoring callback's scores")
-            for i in 0..<(count * numTargets) { itemScores[start * numTargets + i] = scores.pointer[i] }
-            guard host.progress(done: end, total: total) else {
-                throw EngineError(.cancelled, "cancelled by the progress callback after \(end) of \(total) masked images")
-            }
-            start = end
-            current = 1 - current
-        }
-        return itemScores
-    }
-
-    private func score(_ outputs: UnsafePointer<Float>, count: Int, host: some ModelHost,
-                       into scores: UnsafeMutablePointer<Float>) throws(EngineError) {
-        if host.scoresTargets {
-            try host.score(outputs, count: count, targets: targets, numTargets: numTargets, scores: scores)
-            return
-        }
-        let d = host.outputDim
-        for i in 0..<count {
-            let row = outputs + i * d
-            for (t, target) in targets.enumerated() {
-                scores[i * numTargets + t] = parameters.score == .logit
-                    ? row[target] : softmaxProbability(row, count: d, index: target)
-            }
+    /// Every forward pass of some channels of one image: each channel's samples, consecutively.
+    private func items(image: Int, channels: ArraySlice<Int>) -> [WorkItem] {
+        channels.flatMap { channel in
+            (0..<parameters.samplesPerChannel).map { WorkItem(image: image, channel: channel, sample: $0) }
         }
     }
 
-    /// map = ReLU(up(sum_k w_k A_k)), min-max normalized if asked.
-    private func writeMap(image: Int, channels: [Int], weights: [Double], resampler: Resampler,
-                          into map: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
-        let size = activations.planeSize
-        var sum = [Double](repeating: 0, count: size)
-        for (j, channel) in channels.enumerated() {
-            let plane = activations.plane(image, channel)
-            let w = weights[j]
-            for i in 0..<size { sum[i] += w * Double(plane[i]) }
+    /// (channels x samples) x T item scores -> channels x T, averaging each channel's samples.
+    private func meanOverSamples(_ itemScores: [Float], channels: Int) -> [Float] {
+        let samples = parameters.samplesPerChannel
+        guard samples > 1 else { return itemScores }
+        var result = [Float](repeating: 0, count: channels * numTargets)
+        for j in 0..<channels {
+            for t in 0..<numTargets {
+                var sum = 0.0
+                for s in 0..<samples { sum += Double(itemScores[(j * samples + s) * numTargets + t]) }
+                result[j * numTargets + t] = Float(sum / Double(samples))
+            }
         }
-        let low = sum.map { Float($0) }
-        let count = input.planeSize
-        low.withUnsafeBufferPointer { resampler.resize($0.baseAddress!, into: map, scratch: scratch) }
-        for i in 0..<count { map[i] = Swift.max(map[i], 0) }
-        guard parameters.normalizeMap else { return }
-        var lo = map[0], hi = map[0]
-        for i in 1..<count {
-            lo = Swift.min(lo, map[i])
-            hi = Swift.max(hi, map[i])
+        return result
+    }
+
+    private func split(_ flat: [Float], rows: Int) -> [[Float]] {
+        let width = rows * numTargets
+        return stride(from: 0, to: flat.count, by: width).map { Array(flat[$0..<($0 + width)]) }
+    }
+
+    /// The weights of target t from channel scores (K' x T), shifted by the base score if asked.
+    private func channelWeights(_ scores: [Float], base: [Float], target t: Int) -> [Double] {
+        let shift = parameters.needsBaseScore ? Double(base[t]) : 0
+        let column = stride(from: t, to: scores.count, by: numTargets).map { Double(scores[$0]) - shift }
+        return ScoreCAMCore.channelWeights(column, weighting: parameters.weighting)
+    }
+
+    /// Adaptive channel budget: adaptiveStep channels at a time, in plan order, until every
+    /// target's normalized activation-resolution map moves by at most the tolerance.
+    private func scoreUntilConverged<Host: ModelHost>(image: Int, plan: [Int], base: [Float],
+                                                      pipeline: ForwardPipeline<Host>) throws(EngineError) -> ([Int], [Float]) {
+        var scores = [Float]()
+        var previous: [[Float]]? = nil
+        var used = 0
+        let writer = MapWriter(parameters: parameters, activations: activations, outputSize: (activations.h, activations.w),
+                               inputSize: (input.h, input.w))
+        while used < plan.count {
+            let next = Swift.min(used + parameters.adaptiveStep, plan.count)
+            let itemScores = try pipeline.score(items(image: image, channels: plan[used..<next]))
+            scores += meanOverSamples(itemScores, channels: next - used)
+            used = next
+            let current = (0..<numTargets).map { t in
+                writer.convergenceMap(image: image, channels: Array(plan[0..<used]),
+                                      weights: channelWeights(scores, base: base, target: t))
+            }
+            if let previous {
+                let change = zip(previous, current).map { old, new in
+                    zip(old, new).map { abs($0 - $1) }.max() ?? 0
+                }.max() ?? 0
+                if Double(change) <= parameters.adaptiveTolerance { break }
+            }
+            previous = current
         }
-        let scale: Float = hi > lo ? 1 / (hi - lo) : 0
-        for i in 0..<count { map[i] = (map[i] - lo) * scale }
+        return (Array(plan[0..<used]), scores)
     }
 }
 

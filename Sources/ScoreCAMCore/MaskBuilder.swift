@@ -1,31 +1,44 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-/// One masked forward pass: channel `channel` of image `image`, or the unmasked image itself
-/// (channel == nil) when the base score is needed.
+/// One masked forward pass: sample `sample` of channel `channel` of image `image`, or the unmasked
+/// image itself (channel == nil) when the base score is needed.
 struct WorkItem: Sendable {
     let image: Int
     let channel: Int?
+    var sample = 0
 }
 
-/// Builds masked images X_k = b + (X - b) * M_k with M_k = (U_k - min U_k) / (max U_k - min U_k + eps)
-/// and U_k = up(A_k), straight into a batch buffer. Each upsampled channel lives only in a
-/// per-thread scratch plane: nothing full-resolution outlives the image it masks.
+/// Builds masked images X' = b + (X - b) * M' straight into a batch buffer, where M' is the mask
+/// M_k = (U_k - min U_k) / (max U_k - min U_k + eps), U_k = up(A_k) (or the torchcam order:
+/// normalize at activation resolution, then upsample), as the method wants it: itself
+/// (Score-CAM), plus Gaussian noise (SS-CAM), or scaled (IS-CAM). Each upsampled channel lives only
+/// in a per-thread scratch plane: nothing full-resolution outlives the image it masks.
 struct MaskBuilder: @unchecked Sendable {
     let input: TensorView
     let activations: TensorView
     let resampler: Resampler
-    let eps: Double
-    let baseline: Float
-    let threads: Int
+    let parameters: Parameters
+
+    init(input: TensorView, activations: TensorView, parameters: Parameters) {
+        self.input = input
+        self.activations = activations
+        self.parameters = parameters
+        resampler = Resampler(from: (activations.h, activations.w), to: (input.h, input.w), mode: parameters.upsample)
+    }
 
     /// Writes items[i] into batch + i * imageSize, items spread over the worker threads.
     func build(_ items: ArraySlice<WorkItem>, into batch: UnsafeMutablePointer<Float>) {
-        let chunks = Swift.max(1, Swift.min(threads, items.count))
+        let chunks = Swift.max(1, Swift.min(parameters.workerThreads, items.count))
         let first = items.startIndex
         nonisolated(unsafe) let batch = batch
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
             let plane = UnsafeMutablePointer<Float>.allocate(capacity: input.planeSize)
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: resampler.scratchCount)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
             defer {
                 plane.deallocate()
                 scratch.deallocate()
@@ -33,6 +46,23 @@ struct MaskBuilder: @unchecked Sendable {
             for i in stride(from: chunk, to: items.count, by: chunks) {
                 buildOne(items[first + i], into: batch + i * input.imageSize, plane: plane, scratch: scratch)
             }
+        }
+    }
+
+    /// Floats of per-thread scratch `mask` needs: the resampler's, then one activation plane.
+    var scratchCount: Int { resampler.scratchCount + activations.planeSize }
+
+    /// The normalized mask of a channel, H x W, into `plane`.
+    func mask(image: Int, channel: Int, into plane: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let source = activations.plane(image, channel)
+        if parameters.normalizeMaskFirst {
+            let low = scratch + resampler.scratchCount
+            low.update(from: source, count: activations.planeSize)
+            normalizeMinMax(low, count: activations.planeSize, eps: parameters.normEps)
+            resampler.resize(low, into: plane, scratch: scratch)
+        } else {
+            resampler.resize(source, into: plane, scratch: scratch)
+            normalizeMinMax(plane, count: input.planeSize, eps: parameters.normEps)
         }
     }
 
@@ -44,17 +74,21 @@ struct MaskBuilder: @unchecked Sendable {
             dst.update(from: image, count: input.imageSize)
             return
         }
-        resampler.resize(activations.plane(item.image, channel), into: plane, scratch: scratch)
-        var lo = plane[0], hi = plane[0]
-        for i in 1..<size {
-            lo = Swift.min(lo, plane[i])
-            hi = Swift.max(hi, plane[i])
+        mask(image: item.image, channel: channel, into: plane, scratch: scratch)
+        switch parameters.method {
+        case .scoreCAM:
+            break
+        case .ssCAM:
+            var noise = GaussianNoise(seed: parameters.seed, stream: [item.image, channel, item.sample],
+                                      std: Float(parameters.noiseStd))
+            for i in 0..<size { plane[i] += noise.next() }
+        case .isCAM:
+            // torchcam: the i-th (1-based) pass scales the masked input by sum_{j<=i} j / N.
+            let n = Float(parameters.samplesPerChannel), i = Float(item.sample + 1)
+            let coefficient = i * (i + 1) / (2 * n)
+            for p in 0..<size { plane[p] *= coefficient }
         }
-        let range = Double(hi - lo) + eps
-        // A constant channel with eps = 0 would divide 0 by 0: its mask is empty instead.
-        let scale = range > 0 ? Float(1 / range) : 0
-        for i in 0..<size { plane[i] = (plane[i] - lo) * scale }
-        let b = baseline
+        let b = parameters.baseline
         for c in 0..<input.c {
             let x = image + c * size
             let out = dst + c * size
@@ -67,8 +101,58 @@ struct MaskBuilder: @unchecked Sendable {
     }
 }
 
+/// x = (x - min) / (max - min + eps), in place; a constant plane with eps = 0 becomes zeros
+/// instead of 0 / 0.
+func normalizeMinMax(_ x: UnsafeMutablePointer<Float>, count: Int, eps: Double) {
+    var lo = x[0], hi = x[0]
+    for i in 1..<count {
+        lo = Swift.min(lo, x[i])
+        hi = Swift.max(hi, x[i])
+    }
+    let range = Double(hi - lo) + eps
+    let scale = range > 0 ? Float(1 / range) : 0
+    for i in 0..<count { x[i] = (x[i] - lo) * scale }
+}
+
+/// Reproducible N(0, std^2) samples for one (image, channel, sample) stream, independent of
+/// threads and batching: SplitMix64 keyed by the stream, Box-Muller pairs.
+struct GaussianNoise {
+    private var state: UInt64
+    private var spare: Float?
+    private let std: Float
+
+    init(seed: UInt64, stream: [Int], std: Float) {
+        var state = seed ^ 0x5CA1_AB1E_0DDB_A11
+        for value in stream { state = GaussianNoise.mix(state &+ UInt64(bitPattern: Int64(value)) &* 0x9E37_79B9_7F4A_7C15) }
+        self.state = state
+        self.std = std
+    }
+
+    private static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    private mutating func uniform() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        return (Double(GaussianNoise.mix(state) >> 11) + 0.5) / 9_007_199_254_740_992  // (0, 1)
+    }
+
+    mutating func next() -> Float {
+        if let spare {
+            self.spare = nil
+            return spare
+        }
+        let radius = (-2 * log(uniform())).squareRoot(), angle = 2 * Double.pi * uniform()
+        spare = Float(radius * sin(angle)) * std
+        return Float(radius * cos(angle)) * std
+    }
+}
+
 /// Writes the masks of `channels` (channels.count x h x w), or with `input` the masked images
-/// (channels.count x c x h x w), exactly as a run would build them. For inspection only: this
+/// (channels.count x c x h x w), exactly as a Score-CAM run builds them. For inspection only: this
 /// materialises what a run never holds at once.
 public func renderMasks(parameters: Parameters, input: TensorView?, size: (h: Int, w: Int),
                         activations: TensorView, channels: [Int], into out: UnsafeMutablePointer<Float>) throws(EngineError) {
@@ -77,19 +161,19 @@ public func renderMasks(parameters: Parameters, input: TensorView?, size: (h: In
         throw EngineError(.invalidArgument, "channel \(channel) is outside the \(activations.c) channels")
     }
     try requireFinite(activations.data, count: activations.count, what: "the activations")
-    let resampler = Resampler(from: (activations.h, activations.w), to: size, mode: parameters.upsample)
+    var parameters = parameters
+    parameters.method = .scoreCAM
     let items = channels.map { WorkItem(image: 0, channel: $0) }
     if let input {
         try requireFinite(input.data, count: input.count, what: "the input")
-        MaskBuilder(input: input, activations: activations, resampler: resampler, eps: parameters.normEps,
-                    baseline: parameters.baseline, threads: parameters.workerThreads).build(items[...], into: out)
+        MaskBuilder(input: input, activations: activations, parameters: parameters).build(items[...], into: out)
         return
     }
     // A mask is the masked image of an all-ones single-channel input with baseline 0.
+    parameters.baseline = 0
     let ones = [Float](repeating: 1, count: size.h * size.w)
     ones.withUnsafeBufferPointer { ones in
         MaskBuilder(input: TensorView(ones.baseAddress!, 1, 1, size.h, size.w), activations: activations,
-                    resampler: resampler, eps: parameters.normEps, baseline: 0, threads: parameters.workerThreads)
-            .build(items[...], into: out)
+                    parameters: parameters).build(items[...], into: out)
     }
 }

@@ -1,0 +1,90 @@
+import Dispatch
+
+/// Runs masked forward passes in batches and scores them. Two batch buffers rotate: worker
+/// threads fill one while the host's forward runs on the other. The host's callbacks are called
+/// on the calling thread only.
+final class ForwardPipeline<Host: ModelHost> {
+    let builder: MaskBuilder
+    let host: Host
+    let parameters: Parameters
+    let targets: [Int]
+    let numTargets: Int
+    let total: Int
+    private(set) var done = 0
+    private let batch: Int
+    private let buffers: [FloatBuffer]
+    private let outputs: FloatBuffer
+    private let scores: FloatBuffer
+
+    /// maxItems: the most items one `score` call will get (sizes the buffers); total: the masked
+    /// images the whole run may need, for progress.
+    init(builder: MaskBuilder, host: Host, parameters: Parameters, targets: [Int], numTargets: Int,
+         maxItems: Int, total: Int) throws(EngineError) {
+        self.builder = builder
+        self.host = host
+        self.parameters = parameters
+        self.targets = targets
+        self.numTargets = numTargets
+        self.total = total
+        batch = Swift.max(1, Swift.min(parameters.batchSize, maxItems))
+        let (batchFloats, overflow) = batch.multipliedReportingOverflow(by: builder.input.imageSize)
+        guard !overflow else {
+            throw EngineError(.outOfMemory, "a batch of \(batch) images of \(builder.input.imageSize) floats overflows")
+        }
+        buffers = [try FloatBuffer(count: batchFloats), try FloatBuffer(count: batchFloats)]
+        outputs = try FloatBuffer(count: batch * host.outputDim)
+        scores = try FloatBuffer(count: batch * numTargets)
+    }
+
+    /// Forwards every item; returns items.count x numTargets scores.
+    func score(_ items: [WorkItem]) throws(EngineError) -> [Float] {
+        var result = [Float](repeating: 0, count: items.count * numTargets)
+        guard !items.isEmpty else { return result }
+        let builder = self.builder
+        builder.build(items[0..<Swift.min(batch, items.count)], into: buffers[0].pointer)
+        var start = 0, current = 0
+        while start < items.count {
+            let end = Swift.min(start + batch, items.count)
+            let count = end - start
+            // Double buffering: workers fill the other buffer while the host runs this one.
+            let pending = DispatchGroup()
+            if end < items.count {
+                let next = items[end..<Swift.min(end + batch, items.count)]
+                let target = buffers[1 - current]
+                DispatchQueue.global().async(group: pending) { builder.build(next, into: target.pointer) }
+            }
+            // The worker writes into a buffer this object owns: never leave before it is done.
+            defer { pending.wait() }
+
+            let input = builder.input
+            try host.forward(buffers[current].pointer, count: count, c: input.c, h: input.h, w: input.w,
+                             outputs: outputs.pointer)
+            try requireFinite(outputs.pointer, count: count * host.outputDim, what: "the forward callback's outputs")
+            try scoreOutputs(count: count)
+            try requireFinite(scores.pointer, count: count * numTargets, what: "the scoring callback's scores")
+            for i in 0..<(count * numTargets) { result[start * numTargets + i] = scores.pointer[i] }
+            done += count
+            guard host.progress(done: done, total: total) else {
+                throw EngineError(.cancelled, "cancelled by the progress callback after \(done) of \(total) masked images")
+            }
+            start = end
+            current = 1 - current
+        }
+        return result
+    }
+
+    private func scoreOutputs(count: Int) throws(EngineError) {
+        if host.scoresTargets {
+            try host.score(outputs.pointer, count: count, targets: targets, numTargets: numTargets, scores: scores.pointer)
+            return
+        }
+        let d = host.outputDim
+        for i in 0..<count {
+            let row = outputs.pointer + i * d
+            for (t, target) in targets.enumerated() {
+                scores.pointer[i * numTargets + t] = parameters.score == .logit
+                    ? row[target] : softmaxProbability(row, count: d, index: target)
+            }
+        }
+    }
+}
