@@ -76,10 +76,29 @@ enum class Param : int {
     Score = SCORECAM_PARAM_SCORE,
     Baseline = SCORECAM_PARAM_BASELINE,
     NormalizeMap = SCORECAM_PARAM_NORMALIZE_MAP,
-    Threads = SCORECAM_PARAM_THREADS
+    Threads = SCORECAM_PARAM_THREADS,
+    NormalizeMaskFirst = SCORECAM_PARAM_NORMALIZE_MASK_FIRST,
+    ReluBeforeUpsampling = SCORECAM_PARAM_RELU_BEFORE_UPSAMPLING,
+    MapUpsample = SCORECAM_PARAM_MAP_UPSAMPLE,
+    MapAtActivationSize = SCORECAM_PARAM_MAP_AT_ACTIVATION_SIZE,
+    NormalizeLowMap = SCORECAM_PARAM_NORMALIZE_LOW_MAP,
+    MapEps = SCORECAM_PARAM_MAP_EPS,
+    Method = SCORECAM_PARAM_METHOD,
+    Samples = SCORECAM_PARAM_SAMPLES,
+    NoiseStd = SCORECAM_PARAM_NOISE_STD,
+    Seed = SCORECAM_PARAM_SEED,
+    AdaptiveTolerance = SCORECAM_PARAM_ADAPTIVE_TOLERANCE,
+    AdaptiveStep = SCORECAM_PARAM_ADAPTIVE_STEP
+};
+
+enum class Method : int {
+    ScoreCAM = SCORECAM_METHOD_SCORE_CAM,
+    SSCAM = SCORECAM_METHOD_SS_CAM,
+    ISCAM = SCORECAM_METHOD_IS_CAM
 };
 
 enum class Upsample : int {
+    AsMasks = SCORECAM_UPSAMPLE_AS_MASKS, // MapUpsample only
     Bicubic = SCORECAM_UPSAMPLE_BICUBIC,
     Bilinear = SCORECAM_UPSAMPLE_BILINEAR,
     BilinearAlignCorners = SCORECAM_UPSAMPLE_BILINEAR_ALIGN_CORNERS
@@ -317,7 +336,8 @@ public:
         return value;
     }
 
-    // Sets every parameter but BatchSize and Threads to a named preset ("seed").
+    // Sets every parameter but BatchSize and Threads to a named preset: "seed", "gradcam",
+    // "torchcam", "paper".
     Explainer &set_preset(const std::string &name) {
         require_handle();
         detail::check(scorecam_explainer_set_preset(handle_, name.c_str()), handle_);
@@ -342,6 +362,16 @@ public:
     // Worker threads building masks; 0 = all cores.
     Explainer &set_threads(int64_t n) { return set_param(Param::Threads, static_cast<double>(n)); }
 
+    Explainer &set_method(Method method) { return set_param(Param::Method, static_cast<int>(method)); }
+    // SS-CAM / IS-CAM passes per channel; 0 = the method's default (35 / 10).
+    Explainer &set_samples(int64_t n) { return set_param(Param::Samples, static_cast<double>(n)); }
+    Explainer &set_noise_std(double std) { return set_param(Param::NoiseStd, std); }
+    Explainer &set_seed(int64_t seed) { return set_param(Param::Seed, static_cast<double>(seed)); }
+    // Adaptive channel budget: stop when the normalized map moves by at most `tolerance` per step.
+    Explainer &set_adaptive(double tolerance, int64_t step = 8) {
+        return set_param(Param::AdaptiveTolerance, tolerance).set_param(Param::AdaptiveStep, static_cast<double>(step));
+    }
+
     int64_t batch_size() const { return static_cast<int64_t>(get_param(Param::BatchSize)); }
     Upsample upsample() const { return static_cast<Upsample>(static_cast<int>(get_param(Param::Upsample))); }
     Selection selection() const { return static_cast<Selection>(static_cast<int>(get_param(Param::Selection))); }
@@ -354,6 +384,15 @@ public:
     double baseline() const { return get_param(Param::Baseline); }
     bool normalize_map() const { return static_cast<int64_t>(get_param(Param::NormalizeMap)) != 0; }
     int64_t threads() const { return static_cast<int64_t>(get_param(Param::Threads)); }
+    Method method() const { return static_cast<Method>(static_cast<int>(get_param(Param::Method))); }
+
+    // The size of the maps compute writes for h x w inputs and ah x aw activations.
+    std::pair<int64_t, int64_t> map_size(int64_t h, int64_t w, int64_t ah, int64_t aw) const {
+        require_handle();
+        int64_t map_h = 0, map_w = 0;
+        detail::check(scorecam_explainer_get_map_size(&map_h, &map_w, handle_, h, w, ah, aw), handle_);
+        return {map_h, map_w};
+    }
 
     // ---- compute ----
 
@@ -377,7 +416,7 @@ public:
     }
 
     // input: input_shape {b, c, h, w}; activations: activations_shape {b, k, ah, aw}.
-    // Returns the maps, b x targets.size() x h x w floats.
+    // Returns the maps, b x targets.size() x map_h x map_w floats (see map_size).
     std::vector<float> compute(const std::vector<float> &input, const Shape &input_shape,
                                const std::vector<float> &activations, const Shape &activations_shape,
                                const std::vector<int64_t> &targets) {
@@ -388,7 +427,7 @@ public:
         return maps;
     }
 
-    // As above, writing into `maps` (resized to b x num_targets x h x w). targets may be nullptr
+    // As above, writing into `maps` (resized to b x num_targets x map_h x map_w). targets may be nullptr
     // only with a scoring callback; num_targets is then the number of scores it writes per image.
     void compute_into(std::vector<float> &maps, const std::vector<float> &input, const Shape &input_shape,
                       const std::vector<float> &activations, const Shape &activations_shape,
@@ -413,9 +452,11 @@ public:
             detail::fail(SCORECAM_E_SHAPE, "input has " + std::to_string(input_shape.n) + " images, activations " +
                                                std::to_string(activations_shape.n));
         }
+        const std::pair<int64_t, int64_t> size = map_size(input_shape.h, input_shape.w, activations_shape.h,
+                                                          activations_shape.w);
         if (num_targets > static_cast<std::size_t>(INT64_MAX) ||
-            !detail::checked_product(&maps_size, {input_shape.n, static_cast<int64_t>(num_targets), input_shape.h,
-                                                  input_shape.w})) {
+            !detail::checked_product(&maps_size, {input_shape.n, static_cast<int64_t>(num_targets), size.first,
+                                                  size.second})) {
             maps_size = 0; // no targets, or too many: let the engine name the problem
         }
         // Never hand the engine a NULL for an empty vector: it would report the pointer, not the count.

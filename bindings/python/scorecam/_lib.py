@@ -42,8 +42,22 @@ PARAM_SCORE = 9
 PARAM_BASELINE = 10
 PARAM_NORMALIZE_MAP = 11
 PARAM_THREADS = 12
+PARAM_NORMALIZE_MASK_FIRST = 13
+PARAM_RELU_BEFORE_UPSAMPLING = 14
+PARAM_MAP_UPSAMPLE = 15
+PARAM_MAP_AT_ACTIVATION_SIZE = 16
+PARAM_NORMALIZE_LOW_MAP = 17
+PARAM_MAP_EPS = 18
+PARAM_METHOD = 19
+PARAM_SAMPLES = 20
+PARAM_NOISE_STD = 21
+PARAM_SEED = 22
+PARAM_ADAPTIVE_TOLERANCE = 23
+PARAM_ADAPTIVE_STEP = 24
 
 UPSAMPLE = {"bicubic": 0, "bilinear": 1, "bilinear_align_corners": 2}
+MAP_UPSAMPLE = {"as_masks": -1, **UPSAMPLE}
+METHOD = {"scorecam": 0, "sscam": 1, "iscam": 2}
 SELECTION = {"all": 0, "max": 1, "std": 2}
 WEIGHTING = {"softmax": 0, "raw": 1}
 SCORE = {"logit": 0, "softmax": 1}
@@ -69,6 +83,8 @@ _SIGNATURES = {
     "scorecam_explainer_set_param": ([c_void_p, c_int, c_double], c_int),
     "scorecam_explainer_get_param": ([POINTER(c_double), c_void_p, c_int], c_int),
     "scorecam_explainer_set_preset": ([c_void_p, c_char_p], c_int),
+    "scorecam_explainer_get_map_size": (
+        [POINTER(c_int64), POINTER(c_int64), c_void_p, c_int64, c_int64, c_int64, c_int64], c_int),
     "scorecam_explainer_compute": (
         [_float_p, c_size_t, c_void_p, _float_p, c_int64, c_int64, c_int64, c_int64,
          _float_p, c_int64, c_int64, c_int64, _int64_p, c_size_t], c_int),

@@ -56,16 +56,19 @@ class Explainer:
 
     forward: a callable taking a float32 batch (N, C, H, W) and returning (N, D) outputs
         (anything numpy can turn into that: a numpy array, a CPU torch tensor, a list).
-    preset: "seed" (tiskw/scorecam-pytorch) by default.
     batch_size: masked images per forward call.
     cskip: keep only the top-K' channels by activation maximum (CSKIP); None keeps all.
     output_dim: D, if known; otherwise found with one forward pass of the unmasked input.
     progress: None (a bar on long runs in a terminal), True, False, or a callable
         (done, total) -> bool that returns False to cancel.
-    Other keywords set engine parameters: upsample ("bicubic", "bilinear",
+    preset: "seed" (tiskw/scorecam-pytorch), "gradcam" (pytorch-grad-cam), "torchcam", "paper"
+        (haofanwang/Score-CAM); each reproduces that library's maps.
+    Other keywords set engine parameters (README, "Parameters"): upsample ("bicubic", "bilinear",
     "bilinear_align_corners"), selection ("all", "max", "std"), selection_count, skip_constant,
     eps, weighting ("softmax", "raw"), subtract_base, score ("logit", "softmax"), baseline,
-    normalize, threads.
+    normalize, threads, normalize_mask_first, relu_before_upsampling, map_upsample,
+    map_at_activation_size, normalize_low_map, map_eps, method ("scorecam", "sscam", "iscam"),
+    samples, noise_std, seed, adaptive_tolerance, adaptive_step.
 
     One Explainer must not be used by two threads at once; separate Explainers may run in parallel.
     """
@@ -143,7 +146,20 @@ class Explainer:
         "baseline": (_lib.PARAM_BASELINE, None),
         "normalize": (_lib.PARAM_NORMALIZE_MAP, None),
         "threads": (_lib.PARAM_THREADS, None),
+        "normalize_mask_first": (_lib.PARAM_NORMALIZE_MASK_FIRST, None),
+        "relu_before_upsampling": (_lib.PARAM_RELU_BEFORE_UPSAMPLING, None),
+        "map_upsample": (_lib.PARAM_MAP_UPSAMPLE, _lib.MAP_UPSAMPLE),
+        "map_at_activation_size": (_lib.PARAM_MAP_AT_ACTIVATION_SIZE, None),
+        "normalize_low_map": (_lib.PARAM_NORMALIZE_LOW_MAP, None),
+        "map_eps": (_lib.PARAM_MAP_EPS, None),
+        "method": (_lib.PARAM_METHOD, _lib.METHOD),
+        "samples": (_lib.PARAM_SAMPLES, None),
+        "noise_std": (_lib.PARAM_NOISE_STD, None),
+        "seed": (_lib.PARAM_SEED, None),
+        "adaptive_tolerance": (_lib.PARAM_ADAPTIVE_TOLERANCE, None),
+        "adaptive_step": (_lib.PARAM_ADAPTIVE_STEP, None),
     }
+    _FLOAT_PARAMS = ("eps", "baseline", "map_eps", "noise_std", "adaptive_tolerance")
 
     def set_preset(self, name: str) -> None:
         """Sets every parameter but batch_size and threads to a named preset."""
@@ -166,7 +182,7 @@ class Explainer:
         self._check(self._lib.scorecam_explainer_get_param(ctypes.byref(value), self._live_handle(), number))
         if names is not None:
             return next(key for key, raw in names.items() if raw == value.value)
-        return int(value.value) if value.value.is_integer() and name not in ("eps", "baseline") else value.value
+        return value.value if name in self._FLOAT_PARAMS else int(value.value)
 
     # ---- callbacks -----------------------------------------------------------------------------
     # Ctrl-C: while the engine runs, SIGINT only sets a flag (a KeyboardInterrupt raised at the
@@ -265,7 +281,8 @@ class Explainer:
         num_targets, class_targets = self._prepare_targets(targets, xb, score_fn)
         self._register(score_fn)
 
-        maps = np.empty((b, num_targets, h, w), dtype=np.float32)
+        map_h, map_w = self.map_size((h, w), (ah, aw))
+        maps = np.empty((b, num_targets, map_h, map_w), dtype=np.float32)
         total = b * (cskip if cskip is not None else k)
         progress = self._progress if progress is None else progress
         self._bar = make_bar(total) if wanted(progress, total) and not callable(progress) else None
@@ -336,6 +353,13 @@ class Explainer:
             scoring = _lib.SCORING_FN() if score_fn is None else self._scoring_c
             self._check(self._lib.scorecam_explainer_set_scoring(handle, scoring, None))
         self._score_fn = score_fn
+
+    def map_size(self, input_size: tuple[int, int], activation_size: tuple[int, int]) -> tuple[int, int]:
+        """(H, W) of the maps explain() returns: the input's, or the activations' (torchcam preset)."""
+        map_h, map_w = ctypes.c_int64(), ctypes.c_int64()
+        self._check(self._lib.scorecam_explainer_get_map_size(
+            ctypes.byref(map_h), ctypes.byref(map_w), self._live_handle(), *input_size, *activation_size))
+        return map_h.value, map_w.value
 
     # ---- inspection ----------------------------------------------------------------------------
 
