@@ -139,7 +139,11 @@ enum scorecam_param {
     SCORECAM_PARAM_NOISE_STD = 21,              /* SS-CAM noise standard deviation; >= 0; default 2 */
     SCORECAM_PARAM_SEED = 22,                   /* SS-CAM noise seed, an integer in [0, 2^53]; default 0 */
     SCORECAM_PARAM_ADAPTIVE_TOLERANCE = 23,     /* > 0: adaptive channel budget (see below); default 0 = off */
-    SCORECAM_PARAM_ADAPTIVE_STEP = 24           /* channels per adaptive step; >= 1; default 8 */
+    SCORECAM_PARAM_ADAPTIVE_STEP = 24,          /* channels per adaptive step; >= 1; default 8 */
+    /* metrics (scorecam_explainer_evaluate); presets keep these, like BATCH_SIZE and THREADS */
+    SCORECAM_PARAM_METRIC_SCORE = 25,           /* enum scorecam_score a metric compares; default SOFTMAX */
+    SCORECAM_PARAM_METRIC_STEPS = 26,           /* insertion/deletion steps; >= 1; default 20 */
+    SCORECAM_PARAM_METRIC_BASELINE = 27         /* value of removed pixels; finite; default 0 */
 };
 
 enum scorecam_upsample {
@@ -249,6 +253,38 @@ int scorecam_explainer_make_masks(float *out, size_t capacity, const scorecam_ex
                                   const float *input, int64_t c, int64_t h, int64_t w,
                                   const float *activations, int64_t k, int64_t ah, int64_t aw,
                                   const int64_t *channels, size_t num_channels);
+
+/* ---- metrics --------------------------------------------------------------------------------- */
+
+enum scorecam_metric {
+    /* Average Drop (Score-CAM paper, torchcam): max(0, Y - O) / (Y + 1e-7), where Y scores the
+     * image and O the image multiplied by the map (min-max normalized at its own size, then
+     * resized to the input bilinearly, align_corners=False). */
+    SCORECAM_METRIC_AVERAGE_DROP = 0,
+    /* Increase in Confidence: 1 if O > Y, else 0. */
+    SCORECAM_METRIC_INCREASE_IN_CONFIDENCE = 1,
+    /* Insertion (RISE, torchcam's schedule): positions ranked by the map (resized to the input),
+     * highest first; the score curve while the top 0, s, 2s, ..., all positions (s =
+     * ceil(h*w / METRIC_STEPS)) come from the image and the rest are METRIC_BASELINE; the value is
+     * the area under it over the fraction of positions (trapezoid rule), in [0, 1] for probabilities. */
+    SCORECAM_METRIC_INSERTION = 2,
+    /* Deletion: the same while the top positions are replaced by the baseline. Lower is better. */
+    SCORECAM_METRIC_DELETION = 3
+};
+
+/*
+ * Evaluates maps of input with a metric, through the registered forward (and scoring) callback,
+ * in batches of BATCH_SIZE, with progress and cancellation as for compute.
+ *   values   out: b x num_targets doubles (capacity doubles available), one per image and map
+ *   maps     b x num_targets x map_h x map_w, e.g. as compute wrote them
+ *   targets  the classes the maps explain (as for compute; scored as METRIC_SCORE says)
+ * Averaging over images is the caller's: Average Drop and Increase in Confidence are usually
+ * reported as means (x100 for percent).
+ */
+int scorecam_explainer_evaluate(double *values, size_t capacity, scorecam_explainer *explainer, int metric,
+                                const float *input, int64_t b, int64_t c, int64_t h, int64_t w,
+                                const float *maps, int64_t map_h, int64_t map_w,
+                                const int64_t *targets, size_t num_targets);
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,18 @@ struct CallbackHost: ModelHost {
     let progressUserData: UnsafeMutableRawPointer?
     let rawTargets: UnsafePointer<Int64>?
 
+    init(_ handle: ExplainerHandle, forward: (fn: scorecam_forward_fn, outputDim: Int, userData: UnsafeMutableRawPointer?),
+         targets: UnsafePointer<Int64>?) {
+        forwardFn = forward.fn
+        forwardUserData = forward.userData
+        outputDim = forward.outputDim
+        scoringFn = handle.scoring?.fn
+        scoringUserData = handle.scoring?.userData
+        progressFn = handle.progress?.fn
+        progressUserData = handle.progress?.userData
+        rawTargets = targets
+    }
+
     func forward(_ images: UnsafePointer<Float>, count: Int, c: Int, h: Int, w: Int,
                  outputs: UnsafeMutablePointer<Float>) throws(EngineError) {
         let rc = forwardFn(forwardUserData, images, Int64(count), Int64(c), Int64(h), Int64(w), outputs, Int64(outputDim))

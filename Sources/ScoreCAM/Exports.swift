@@ -200,11 +200,7 @@ public func scorecam_explainer_compute(
         let mapSize = handle.parameters.mapAtActivationSize ? (ah, aw) : (h, w)
         _ = try elementCount([b, numTargets, mapSize.0, mapSize.1], "the maps")
 
-        let host = CallbackHost(
-            forwardFn: forward.fn, forwardUserData: forward.userData, outputDim: forward.outputDim,
-            scoringFn: handle.scoring?.fn, scoringUserData: handle.scoring?.userData,
-            progressFn: handle.progress?.fn, progressUserData: handle.progress?.userData,
-            rawTargets: targets)
+        let host = CallbackHost(handle, forward: forward, targets: targets)
         let explainer = Explainer(
             parameters: handle.parameters,
             input: TensorView(input, b, c, h, w),
@@ -287,5 +283,47 @@ public func scorecam_explainer_make_masks(
             parameters: handle.parameters, input: input.map { TensorView($0, 1, c, h, w) }, size: (h, w),
             activations: TensorView(activations, 1, k, ah, aw),
             channels: (0..<numChannels).map { Int(channels[$0]) }, into: out)
+    }
+}
+
+// MARK: - metrics
+
+@c @implementation
+public func scorecam_explainer_evaluate(
+    _ values: UnsafeMutablePointer<Double>?, _ capacity: Int, _ explainer: OpaquePointer?, _ metric: Int32,
+    _ input: UnsafePointer<Float>?, _ b: Int64, _ c: Int64, _ h: Int64, _ w: Int64,
+    _ maps: UnsafePointer<Float>?, _ mapH: Int64, _ mapW: Int64,
+    _ targets: UnsafePointer<Int64>?, _ numTargets: Int
+) -> Int32 {
+    let handle = ExplainerHandle.from(explainer)
+    return exported(handle) {
+        let handle = try required(handle, "explainer")
+        let values = try required(values, "values")
+        let input = try required(input, "input")
+        let maps = try required(maps, "maps")
+        guard let forward = handle.forward else {
+            throw ABIError(SCORECAM_E_NO_FORWARD, "no forward callback: call scorecam_explainer_set_forward() first")
+        }
+        guard let metric = Metric(rawValue: Int(metric)) else {
+            throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "unknown metric \(metric)")
+        }
+        guard numTargets > 0 else { throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "num_targets must be at least 1") }
+        guard handle.scoring != nil || targets != nil else {
+            throw ABIError(SCORECAM_E_NULL_POINTER, "targets is NULL and no scoring callback is registered")
+        }
+        let (b, c, h, w) = (try positive(b, "b"), try positive(c, "c"), try positive(h, "h"), try positive(w, "w"))
+        let (mapH, mapW) = (try positive(mapH, "map_h"), try positive(mapW, "map_w"))
+        _ = try elementCount([b, c, h, w], "the input")
+        _ = try elementCount([b, numTargets, mapH, mapW], "the maps")
+        let needed = try elementCount([b, numTargets], "the values")
+        guard capacity >= needed else {
+            throw ABIError(SCORECAM_E_BUFFER_TOO_SMALL, "values holds \(capacity) doubles but \(needed) are needed")
+        }
+        let evaluation = Evaluation(
+            parameters: handle.parameters, input: TensorView(input, b, c, h, w),
+            maps: TensorView(maps, b, numTargets, mapH, mapW),
+            targets: targets.map { t in (0..<numTargets).map { Int(t[$0]) } } ?? [])
+        let result = try evaluation.run(metric, host: CallbackHost(handle, forward: forward, targets: targets))
+        for (i, value) in result.enumerated() { values[i] = value }
     }
 }

@@ -10,7 +10,8 @@ extension Parameters {
                      11: "NORMALIZE_MAP", 12: "THREADS", 13: "NORMALIZE_MASK_FIRST",
                      14: "RELU_BEFORE_UPSAMPLING", 15: "MAP_UPSAMPLE", 16: "MAP_AT_ACTIVATION_SIZE",
                      17: "NORMALIZE_LOW_MAP", 18: "MAP_EPS", 19: "METHOD", 20: "SAMPLES", 21: "NOISE_STD",
-                     22: "SEED", 23: "ADAPTIVE_TOLERANCE", 24: "ADAPTIVE_STEP"]
+                     22: "SEED", 23: "ADAPTIVE_TOLERANCE", 24: "ADAPTIVE_STEP", 25: "METRIC_SCORE",
+                     26: "METRIC_STEPS", 27: "METRIC_BASELINE"]
         return names[Int(param)].map { "SCORECAM_PARAM_\($0)" } ?? "parameter \(param)"
     }
 
@@ -61,6 +62,9 @@ extension Parameters {
         case SCORECAM_PARAM_SEED.rawValue: seed = UInt64(try integer(0...(1 << 53)))
         case SCORECAM_PARAM_ADAPTIVE_TOLERANCE.rawValue: adaptiveTolerance = try nonNegative()
         case SCORECAM_PARAM_ADAPTIVE_STEP.rawValue: adaptiveStep = try integer(1...1 << 30)
+        case SCORECAM_PARAM_METRIC_SCORE.rawValue: metricScore = try choice(ScoreKind.self)
+        case SCORECAM_PARAM_METRIC_STEPS.rawValue: metricSteps = try integer(1...1 << 30)
+        case SCORECAM_PARAM_METRIC_BASELINE.rawValue: metricBaseline = Float(value)
         default: throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "unknown parameter \(param)")
         }
     }
@@ -91,6 +95,9 @@ extension Parameters {
         case SCORECAM_PARAM_SEED.rawValue: return Double(seed)
         case SCORECAM_PARAM_ADAPTIVE_TOLERANCE.rawValue: return adaptiveTolerance
         case SCORECAM_PARAM_ADAPTIVE_STEP.rawValue: return Double(adaptiveStep)
+        case SCORECAM_PARAM_METRIC_SCORE.rawValue: return Double(metricScore.rawValue)
+        case SCORECAM_PARAM_METRIC_STEPS.rawValue: return Double(metricSteps)
+        case SCORECAM_PARAM_METRIC_BASELINE.rawValue: return Double(metricBaseline)
         default: throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "unknown parameter \(param)")
         }
     }

@@ -160,7 +160,7 @@ public struct Explainer {
     /// Adaptive channel budget: adaptiveStep channels at a time, in plan order, until every
     /// target's normalized activation-resolution map moves by at most the tolerance.
     private func scoreUntilConverged<Host: ModelHost>(image: Int, plan: [Int], base: [Float],
-                                                      pipeline: ForwardPipeline<Host>) throws(EngineError) -> ([Int], [Float]) {
+                                                      pipeline: ForwardPipeline<MaskBuilder, Host>) throws(EngineError) -> ([Int], [Float]) {
         var scores = [Float]()
         var previous: [[Float]]? = nil
         var used = 0

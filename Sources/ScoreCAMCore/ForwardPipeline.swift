@@ -1,10 +1,22 @@
 import Dispatch
 
-/// Runs masked forward passes in batches and scores them. Two batch buffers rotate: worker
-/// threads fill one while the host's forward runs on the other. The host's callbacks are called
-/// on the calling thread only.
-final class ForwardPipeline<Host: ModelHost> {
-    let builder: MaskBuilder
+/// Something that writes the model inputs of a batch of items: masked images for an explanation,
+/// perturbed images for a metric.
+protocol BatchBuilder: Sendable {
+    associatedtype Item: Sendable
+    /// The shape of one model input (the explained input's).
+    var input: TensorView { get }
+    /// Writes items[i] into batch + i * input.imageSize.
+    func build(_ items: ArraySlice<Item>, into batch: UnsafeMutablePointer<Float>)
+}
+
+extension MaskBuilder: BatchBuilder {}
+
+/// Runs forward passes in batches and scores them. Two batch buffers rotate: worker threads fill
+/// one while the host's forward runs on the other. The host's callbacks are called on the calling
+/// thread only.
+final class ForwardPipeline<Builder: BatchBuilder, Host: ModelHost> {
+    let builder: Builder
     let host: Host
     let parameters: Parameters
     let targets: [Int]
@@ -18,7 +30,7 @@ final class ForwardPipeline<Host: ModelHost> {
 
     /// maxItems: the most items one `score` call will get (sizes the buffers); total: the masked
     /// images the whole run may need, for progress.
-    init(builder: MaskBuilder, host: Host, parameters: Parameters, targets: [Int], numTargets: Int,
+    init(builder: Builder, host: Host, parameters: Parameters, targets: [Int], numTargets: Int,
          maxItems: Int, total: Int) throws(EngineError) {
         self.builder = builder
         self.host = host
@@ -37,7 +49,7 @@ final class ForwardPipeline<Host: ModelHost> {
     }
 
     /// Forwards every item; returns items.count x numTargets scores.
-    func score(_ items: [WorkItem]) throws(EngineError) -> [Float] {
+    func score(_ items: [Builder.Item]) throws(EngineError) -> [Float] {
         var result = [Float](repeating: 0, count: items.count * numTargets)
         guard !items.isEmpty else { return result }
         let builder = self.builder

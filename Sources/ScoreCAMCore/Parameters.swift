@@ -110,6 +110,12 @@ public struct Parameters: Equatable, Sendable {
     public var adaptiveTolerance = 0.0
     public var adaptiveStep = 8
 
+    // Metrics (kept across presets, like the execution knobs): what a metric scores, the
+    // insertion/deletion schedule and the value of removed pixels.
+    public var metricScore = ScoreKind.softmax
+    public var metricSteps = 20
+    public var metricBaseline: Float = 0
+
     public init() {}
 
     public static let presetNames = ["seed", "gradcam", "torchcam", "paper"]
@@ -161,6 +167,9 @@ public struct Parameters: Equatable, Sendable {
         }
         preset.batchSize = batchSize
         preset.threads = threads
+        preset.metricScore = metricScore
+        preset.metricSteps = metricSteps
+        preset.metricBaseline = metricBaseline
         self = preset
         return true
     }

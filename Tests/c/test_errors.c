@@ -211,6 +211,36 @@ int main(void) {
         CHECK(untouched());
     }
 
+    /* Metrics: NULLs, unknown metric, shapes, capacity, targets, non-finite maps. */
+    {
+        double values[4] = {-7, -7, -7, -7};
+        float heat[2 * H * W];
+        for (int i = 0; i < 2 * H * W; i++) heat[i] = (float)(i % 13);
+        CHECK_STATUS(scorecam_explainer_evaluate(NULL, 4, e, SCORECAM_METRIC_AVERAGE_DROP, x, 1, C, H, W, heat, H, W,
+                                                 targets2, 2), SCORECAM_E_NULL_POINTER, e);
+        CHECK_STATUS(scorecam_explainer_evaluate(values, 4, e, 9, x, 1, C, H, W, heat, H, W, targets2, 2),
+                     SCORECAM_E_INVALID_ARGUMENT, e);
+        CHECK_STATUS(scorecam_explainer_evaluate(values, 1, e, SCORECAM_METRIC_DELETION, x, 1, C, H, W, heat, H, W,
+                                                 targets2, 2), SCORECAM_E_BUFFER_TOO_SMALL, e);
+        CHECK_STATUS(scorecam_explainer_evaluate(values, 4, e, SCORECAM_METRIC_DELETION, x, 1, C, H, W, heat, 0, W,
+                                                 targets2, 2), SCORECAM_E_SHAPE, e);
+        CHECK_STATUS(scorecam_explainer_evaluate(values, 4, e, SCORECAM_METRIC_INSERTION, x, 1, C, H, W, heat, H, W,
+                                                 &bad_target, 1), SCORECAM_E_INVALID_ARGUMENT, e);
+        heat[5] = NAN;
+        CHECK_STATUS(scorecam_explainer_evaluate(values, 4, e, SCORECAM_METRIC_AVERAGE_DROP, x, 1, C, H, W, heat, H, W,
+                                                 targets2, 2), SCORECAM_E_NON_FINITE, e);
+        CHECK(values[0] == -7 && values[3] == -7);
+        heat[5] = 1;
+        CHECK_STATUS(scorecam_explainer_evaluate(values, 4, e, SCORECAM_METRIC_AVERAGE_DROP, x, 1, C, H, W, heat, H, W,
+                                                 targets2, 2), SCORECAM_OK, e);
+        CHECK(values[0] >= 0 && values[0] <= 1 && values[2] == -7);
+        CHECK_STATUS(scorecam_explainer_set_param(e, SCORECAM_PARAM_METRIC_STEPS, 0), SCORECAM_E_INVALID_ARGUMENT, e);
+        CHECK_STATUS(scorecam_explainer_set_param(e, SCORECAM_PARAM_METHOD, 3), SCORECAM_E_INVALID_ARGUMENT, e);
+        CHECK_STATUS(scorecam_explainer_set_param(e, SCORECAM_PARAM_NOISE_STD, -1), SCORECAM_E_INVALID_ARGUMENT, e);
+        CHECK_STATUS(scorecam_explainer_set_param(e, SCORECAM_PARAM_MAP_UPSAMPLE, -2), SCORECAM_E_INVALID_ARGUMENT, e);
+        CHECK_STATUS(scorecam_explainer_set_param(e, SCORECAM_PARAM_ADAPTIVE_STEP, 0), SCORECAM_E_INVALID_ARGUMENT, e);
+    }
+
     /* Every status has a name; unknown ones too. */
     for (int s = SCORECAM_E_NO_RESULT; s <= 0; s++) CHECK(strncmp(scorecam_status_string(s), "SCORECAM_", 9) == 0);
     CHECK(strstr(scorecam_status_string(SCORECAM_E_CANCELLED), "CANCELLED") != NULL);

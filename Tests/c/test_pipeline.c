@@ -186,6 +186,8 @@ int main(void) {
             }
             CHECK(above == j); /* channel j of the plan is the (j+1)-th largest by max */
         }
+        /* progress points into this block: unregister it before it goes out of scope */
+        CHECK_STATUS(scorecam_explainer_set_progress(e, NULL, NULL), SCORECAM_OK, e);
     }
 
     /* The masks a run uses, rendered on demand, equal the direct computation. */
@@ -223,6 +225,26 @@ int main(void) {
         CHECK(value == SCORECAM_SELECTION_ALL);
         CHECK_STATUS(scorecam_explainer_get_param(&value, e, SCORECAM_PARAM_BATCH_SIZE), SCORECAM_OK, e);
         CHECK(value == 4); /* execution knobs survive a preset */
+    }
+
+    /* Every preset by name; torchcam maps stay at activation size. */
+    {
+        const char *presets[4] = {"seed", "gradcam", "torchcam", "paper"};
+        int64_t map_h = 0, map_w = 0;
+        for (int p = 0; p < 4; p++) {
+            CHECK_STATUS(scorecam_explainer_set_preset(e, presets[p]), SCORECAM_OK, e);
+            CHECK_STATUS(scorecam_explainer_get_map_size(&map_h, &map_w, e, H, W, AH, AW), SCORECAM_OK, e);
+            CHECK(p == 2 ? (map_h == AH && map_w == AW) : (map_h == H && map_w == W));
+            CHECK_STATUS(scorecam_explainer_compute(single, H * W, e, x[0], 1, C, H, W, acts[0], K, AH, AW, targets, 1),
+                         SCORECAM_OK, e);
+        }
+        /* the paper's and torchcam's maps are normalized to [0, 1] */
+        {
+            float top = 0;
+            for (int i = 0; i < AH * AW; i++) top = fmaxf(top, single[i]);
+            CHECK(top <= 1.0f && top > 0.99f);
+        }
+        CHECK_STATUS(scorecam_explainer_set_preset(e, "seed"), SCORECAM_OK, e);
     }
 
     scorecam_explainer_destroy(e);

@@ -3,6 +3,7 @@
 // multi-target equals per-target, details and parameters. Runs under ASan/LSan + UBSan.
 #include "scorecam.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -648,6 +649,53 @@ static void test_no_leaks_on_exceptions(LinearModel &model, const Data &d, const
     CHECK(token.use_count() == 1 && Tracked::live == 0);
 }
 
+// Presets by name, the torchcam map size, SS-CAM / IS-CAM, and the metrics through the wrapper.
+static void test_presets_methods_metrics(LinearModel &model, const Data &d) {
+    scorecam::Explainer e = make_explainer(model);
+    for (const char *name : {"gradcam", "paper", "seed"}) {
+        e.set_preset(name);
+        const std::vector<float> maps = e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {1, 3});
+        CHECK(maps.size() == static_cast<size_t>(d.x_shape.n * 2 * H * W));
+    }
+    e.set_preset("torchcam");
+    const std::pair<int64_t, int64_t> size = e.map_size(H, W, AH, AW);
+    CHECK(size.first == AH && size.second == AW);
+    const std::vector<float> low = e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {2});
+    CHECK(low.size() == static_cast<size_t>(d.x_shape.n * AH * AW));
+    float top = 0;
+    for (float v : low) top = std::max(top, v);
+    CHECK(top > 0.99f && top <= 1.0f); // torchcam maps are normalized
+
+    e.set_method(scorecam::Method::ISCAM).set_samples(3);
+    size_t passes = 0;
+    e.set_progress([&](size_t done, size_t) { passes = done; return true; });
+    (void)e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {2});
+    CHECK(passes == static_cast<size_t>(d.x_shape.n * K * 3));
+    e.set_method(scorecam::Method::SSCAM).set_seed(3);
+    const std::vector<float> noisy = e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {2});
+    CHECK(same_bits(noisy, e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {2})));
+    e.set_progress({});
+
+    e.set_preset("seed");
+    e.set_normalize_map(true);
+    const std::vector<float> maps = e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {1, 3});
+    const std::vector<double> drop =
+        e.evaluate(scorecam::Metric::AverageDrop, d.x, d.x_shape, maps, H, W, {1, 3});
+    CHECK(drop.size() == static_cast<size_t>(d.x_shape.n * 2));
+    for (double v : drop) CHECK(v >= 0 && v <= 1);
+    const std::vector<double> insertion =
+        e.evaluate(scorecam::Metric::Insertion, d.x, d.x_shape, maps, H, W, {1, 3});
+    for (double v : insertion) CHECK(v > 0 && v < 1);
+    bool threw = false;
+    try {
+        (void)e.evaluate(scorecam::Metric::Deletion, d.x, d.x_shape, maps, H, W, {1, D});
+    } catch (const scorecam::Error &error) {
+        threw = error.code() == scorecam::Status::InvalidArgument &&
+                std::string(error.what()).find("outside the model") != std::string::npos;
+    }
+    CHECK(threw);
+}
+
 int main() {
     LinearModel model(11);
     const Data d = make_data(1, 3);
@@ -664,6 +712,7 @@ int main() {
     test_params();
     test_errors(model, d, ref);
     test_no_leaks_on_exceptions(model, d, ref);
+    test_presets_methods_metrics(model, d);
 
     std::printf("test_cpp: %d checks, %d failures\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;

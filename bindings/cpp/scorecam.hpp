@@ -97,6 +97,13 @@ enum class Method : int {
     ISCAM = SCORECAM_METHOD_IS_CAM
 };
 
+enum class Metric : int {
+    AverageDrop = SCORECAM_METRIC_AVERAGE_DROP,
+    IncreaseInConfidence = SCORECAM_METRIC_INCREASE_IN_CONFIDENCE,
+    Insertion = SCORECAM_METRIC_INSERTION,
+    Deletion = SCORECAM_METRIC_DELETION
+};
+
 enum class Upsample : int {
     AsMasks = SCORECAM_UPSAMPLE_AS_MASKS, // MapUpsample only
     Bicubic = SCORECAM_UPSAMPLE_BICUBIC,
@@ -466,6 +473,41 @@ public:
                 input_shape.h, input_shape.w, activations.data(), activations_shape.c, activations_shape.h,
                 activations_shape.w, targets, num_targets);
         maps.swap(result);
+    }
+
+    // ---- metrics ----
+
+    // One value per image and map: maps is b x num_targets x map_h x map_w (as compute returns it)
+    // for input b x c x h x w. See scorecam_explainer_evaluate for the definitions.
+    std::vector<double> evaluate(Metric metric, const std::vector<float> &input, const Shape &input_shape,
+                                 const std::vector<float> &maps, int64_t map_h, int64_t map_w,
+                                 const std::vector<int64_t> &targets) {
+        require_handle();
+        std::size_t input_size = 0, maps_size = 0, values_size = 0;
+        const int64_t num_targets = static_cast<int64_t>(targets.size());
+        if (!detail::checked_product(&input_size, {input_shape.n, input_shape.c, input_shape.h, input_shape.w}) ||
+            input.size() != input_size) {
+            detail::fail(SCORECAM_E_SHAPE, "input does not match its shape");
+        }
+        if (!detail::checked_product(&maps_size, {input_shape.n, num_targets, map_h, map_w}) ||
+            maps.size() != maps_size) {
+            detail::fail(SCORECAM_E_SHAPE, "maps must hold images x targets x map_h x map_w floats");
+        }
+        detail::checked_product(&values_size, {input_shape.n, num_targets});
+        std::vector<double> values(values_size);
+        state_->error = nullptr;
+        const int status = scorecam_explainer_evaluate(values.data(), values.size(), handle_, static_cast<int>(metric),
+                                                       input.data(), input_shape.n, input_shape.c, input_shape.h,
+                                                       input_shape.w, maps.data(), map_h, map_w, targets.data(),
+                                                       targets.size());
+        if (state_->error) {
+            std::exception_ptr error = std::exchange(state_->error, nullptr);
+#if SCORECAM_CXX_HAS_EXCEPTIONS
+            std::rethrow_exception(error);
+#endif
+        }
+        detail::check(status, handle_);
+        return values;
     }
 
     // ---- details of the last successful compute ----

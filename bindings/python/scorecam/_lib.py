@@ -54,10 +54,14 @@ PARAM_NOISE_STD = 21
 PARAM_SEED = 22
 PARAM_ADAPTIVE_TOLERANCE = 23
 PARAM_ADAPTIVE_STEP = 24
+PARAM_METRIC_SCORE = 25
+PARAM_METRIC_STEPS = 26
+PARAM_METRIC_BASELINE = 27
 
 UPSAMPLE = {"bicubic": 0, "bilinear": 1, "bilinear_align_corners": 2}
 MAP_UPSAMPLE = {"as_masks": -1, **UPSAMPLE}
 METHOD = {"scorecam": 0, "sscam": 1, "iscam": 2}
+METRIC = {"average_drop": 0, "increase_in_confidence": 1, "insertion": 2, "deletion": 3}
 SELECTION = {"all": 0, "max": 1, "std": 2}
 WEIGHTING = {"softmax": 0, "raw": 1}
 SCORE = {"logit": 0, "softmax": 1}
@@ -90,6 +94,9 @@ _SIGNATURES = {
          _float_p, c_int64, c_int64, c_int64, _int64_p, c_size_t], c_int),
     "scorecam_explainer_get_detail_counts": ([POINTER(c_size_t), POINTER(c_size_t), c_void_p, c_int64], c_int),
     "scorecam_explainer_get_details": ([_int64_p, _float_p, _float_p, _float_p, c_size_t, c_void_p, c_int64], c_int),
+    "scorecam_explainer_evaluate": (
+        [POINTER(c_double), c_size_t, c_void_p, c_int, _float_p, c_int64, c_int64, c_int64, c_int64,
+         _float_p, c_int64, c_int64, _int64_p, c_size_t], c_int),
     "scorecam_explainer_make_masks": (
         [_float_p, c_size_t, c_void_p, _float_p, c_int64, c_int64, c_int64,
          _float_p, c_int64, c_int64, c_int64, _int64_p, c_size_t], c_int),

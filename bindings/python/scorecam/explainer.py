@@ -158,8 +158,11 @@ class Explainer:
         "seed": (_lib.PARAM_SEED, None),
         "adaptive_tolerance": (_lib.PARAM_ADAPTIVE_TOLERANCE, None),
         "adaptive_step": (_lib.PARAM_ADAPTIVE_STEP, None),
+        "metric_score": (_lib.PARAM_METRIC_SCORE, _lib.SCORE),
+        "metric_steps": (_lib.PARAM_METRIC_STEPS, None),
+        "metric_baseline": (_lib.PARAM_METRIC_BASELINE, None),
     }
-    _FLOAT_PARAMS = ("eps", "baseline", "map_eps", "noise_std", "adaptive_tolerance")
+    _FLOAT_PARAMS = ("eps", "baseline", "map_eps", "noise_std", "adaptive_tolerance", "metric_baseline")
 
     def set_preset(self, name: str) -> None:
         """Sets every parameter but batch_size and threads to a named preset."""
@@ -283,29 +286,43 @@ class Explainer:
 
         map_h, map_w = self.map_size((h, w), (ah, aw))
         maps = np.empty((b, num_targets, map_h, map_w), dtype=np.float32)
-        total = b * (cskip if cskip is not None else k)
-        progress = self._progress if progress is None else progress
-        self._bar = make_bar(total) if wanted(progress, total) and not callable(progress) else None
-        self._user_progress = progress if callable(progress) else None
         previous = None
         if cskip is not None:
             previous = (self.get_param("selection"), self.get_param("selection_count"))
             self.set_params(selection="max", selection_count=cskip)
+        try:
+            self._run(lambda: self._lib.scorecam_explainer_compute(
+                _ptr(maps), maps.size, handle, _ptr(xb), b, c, h, w, _ptr(ab), k, ah, aw,
+                None if class_targets is None else _ptr(class_targets, _int64_p), num_targets),
+                b * (cskip if cskip is not None else k), progress)
+        finally:
+            if previous is not None:
+                self.set_params(selection=previous[0], selection_count=previous[1])
+        if single:
+            maps = maps[0]
+            if not isinstance(targets, (list, tuple, np.ndarray)) and num_targets == 1:
+                maps = maps[0]
+        return maps
+
+    def _run(self, call, total: int, progress):
+        """Makes one engine call with progress, Ctrl-C and callback errors handled; raises what
+        ended the run: a callback's exception, KeyboardInterrupt, or the engine's error."""
+        handle = self._live_handle()
+        progress = self._progress if progress is None else progress
+        self._bar = make_bar(total) if wanted(progress, total) and not callable(progress) else None
+        self._user_progress = progress if callable(progress) else None
         self._error = None
         self._interrupted = False
         try:
             with self._deferred_interrupts():
-                status = self._lib.scorecam_explainer_compute(
-                    _ptr(maps), maps.size, handle, _ptr(xb), b, c, h, w, _ptr(ab), k, ah, aw,
-                    None if class_targets is None else _ptr(class_targets, _int64_p), num_targets)
+                status = call()
+            # Read the message now: later calls on the handle replace it.
             failure = None if status == _lib.OK else error_for(
                 status, self._lib.scorecam_explainer_last_error(handle).decode(errors="replace"))
         finally:
             if self._bar is not None:
                 self._bar.close()
             self._bar = self._user_progress = None
-            if previous is not None:
-                self.set_params(selection=previous[0], selection_count=previous[1])
         if self._interrupted:
             raise KeyboardInterrupt
         if self._error is not None:
@@ -313,11 +330,6 @@ class Explainer:
             raise error
         if failure is not None:
             raise failure
-        if single:
-            maps = maps[0]
-            if not isinstance(targets, (list, tuple, np.ndarray)) and num_targets == 1:
-                maps = maps[0]
-        return maps
 
     def _prepare_targets(self, targets, xb: np.ndarray, score_fn):
         """(T, int64 class indices or None); finds D (and T for a scoring function) if unknown."""
@@ -353,6 +365,47 @@ class Explainer:
             scoring = _lib.SCORING_FN() if score_fn is None else self._scoring_c
             self._check(self._lib.scorecam_explainer_set_scoring(handle, scoring, None))
         self._score_fn = score_fn
+
+    def evaluate(self, x: np.ndarray, maps: np.ndarray, targets: Targets, metric: str = "average_drop", *,
+                 progress=None) -> np.ndarray:
+        """A faithfulness metric of `maps` for `targets`, one value per image and map.
+
+        metric: "average_drop", "increase_in_confidence", "insertion" or "deletion" (definitions in
+            include/scorecam.h; scored as the metric_score parameter says, class probability by
+            default; insertion/deletion follow metric_steps and metric_baseline).
+        x: (C, H, W) or (B, C, H, W); maps: (h, w), (T, h, w) or (B, T, h, w) as explain() returned
+        them; targets: as for explain(). Returns a float, (T,) or (B, T).
+        """
+        handle = self._live_handle()
+        if metric not in _lib.METRIC:
+            raise ValueError(f"metric must be one of {', '.join(_lib.METRIC)}, got {metric!r}")
+        x = _float32_array(x, "x", (3, 4))
+        maps = _float32_array(maps, "maps", (2, 3, 4))
+        xb = x[None] if x.ndim == 3 else x
+        mb = maps.reshape((1,) * (4 - maps.ndim) + maps.shape) if x.ndim == 3 else maps
+        if mb.ndim != 4 or mb.shape[0] != xb.shape[0]:
+            raise ValueError(f"maps {maps.shape} do not match x {x.shape}")
+        b, c, h, w = xb.shape
+        _, num_targets, map_h, map_w = mb.shape
+        score_fn = targets if callable(targets) else None
+        if score_fn is None:
+            class_targets = np.ascontiguousarray(np.atleast_1d(targets), dtype=np.int64)
+            if class_targets.size != num_targets:
+                raise ValueError(f"{num_targets} maps per image need {num_targets} targets, got {class_targets.size}")
+            if self._output_dim is None:
+                self._output_dim = self._probe(xb).shape[1]
+        else:
+            class_targets = None
+            self._output_dim = self._probe(xb).shape[1]
+        self._register(score_fn)
+        values = np.empty((b, num_targets), dtype=np.float64)
+        self._run(lambda: self._lib.scorecam_explainer_evaluate(
+            values.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), values.size, handle, _lib.METRIC[metric],
+            _ptr(xb), b, c, h, w, _ptr(mb), map_h, map_w,
+            None if class_targets is None else _ptr(class_targets, _int64_p), num_targets), b * num_targets, progress)
+        if x.ndim == 3:
+            return values[0] if maps.ndim == 3 else float(values[0, 0])
+        return values
 
     def map_size(self, input_size: tuple[int, int], activation_size: tuple[int, int]) -> tuple[int, int]:
         """(H, W) of the maps explain() returns: the input's, or the activations' (torchcam preset)."""

@@ -134,13 +134,16 @@ def test_ctrl_c_cancels_a_long_run():
         import sys, time
         import numpy as np
         import scorecam
+        calls = []
         def slow(batch):
+            if not calls:
+                print("running", flush=True)  # the run has started: now send SIGINT
+            calls.append(1)
             time.sleep(0.02)
             return batch.reshape(len(batch), -1)[:, :4]
         x = np.random.default_rng(0).random((3, 32, 32), dtype=np.float32)
         acts = np.random.default_rng(1).random((5000, 4, 4), dtype=np.float32)
         with scorecam.Explainer(slow, batch_size=1, output_dim=4) as explainer:
-            print("running", flush=True)
             try:
                 explainer.explain(x, acts, 0)
             except KeyboardInterrupt:

@@ -1,0 +1,211 @@
+import Dispatch
+
+/// Faithfulness metrics of a saliency map, computed with the same forward callback.
+public enum Metric: Int, Sendable, CaseIterable {
+    /// Score-CAM paper / torchcam: max(0, Y - O) / (Y + 1e-7), Y the score of the image, O the
+    /// score of the image multiplied by the map (min-max normalized, resized to the input).
+    case averageDrop = 0
+    /// 1 if O > Y, else 0.
+    case increaseInConfidence = 1
+    /// RISE: area under the score curve while the highest-ranked positions are restored from the
+    /// image onto the baseline, over the fraction restored (trapezoid rule).
+    case insertion = 2
+    /// RISE: the same while the highest-ranked positions are replaced by the baseline.
+    case deletion = 3
+}
+
+/// One model input of a metric.
+struct MetricItem: Sendable {
+    enum Kind: Sendable {
+        case original, baseline, masked
+        /// The `count` highest-ranked positions from the baseline, the rest from the image.
+        case deleted(count: Int)
+        /// The `count` highest-ranked positions from the image, the rest from the baseline.
+        case inserted(count: Int)
+    }
+
+    let image: Int
+    let target: Int
+    let kind: Kind
+}
+
+/// Writes metric inputs: perturbations of the input driven by each (image, target) map.
+struct MetricBuilder: BatchBuilder {
+    let input: TensorView
+    /// images x targets x H x W: maps normalized and resized to the input (average drop).
+    let masks: [Float]
+    /// images x targets x H x W: the rank of each position, 0 = highest map value (insertion, deletion).
+    let ranks: [Int32]
+    let numTargets: Int
+    let baseline: Float
+    let threads: Int
+
+    func build(_ items: ArraySlice<MetricItem>, into batch: UnsafeMutablePointer<Float>) {
+        let chunks = Swift.max(1, Swift.min(threads, items.count))
+        let first = items.startIndex
+        nonisolated(unsafe) let batch = batch
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            for i in stride(from: chunk, to: items.count, by: chunks) {
+                buildOne(items[first + i], into: batch + i * input.imageSize)
+            }
+        }
+    }
+
+    private func buildOne(_ item: MetricItem, into dst: UnsafeMutablePointer<Float>) {
+        let size = input.planeSize
+        let image = input.data + item.image * input.imageSize
+        let plane = (item.image * numTargets + item.target) * size
+        for c in 0..<input.c {
+            let x = image + c * size, out = dst + c * size
+            switch item.kind {
+            case .original: out.update(from: x, count: size)
+            case .baseline: out.update(repeating: baseline, count: size)
+            case .masked: for p in 0..<size { out[p] = x[p] * masks[plane + p] }
+            case .deleted(let count): for p in 0..<size { out[p] = ranks[plane + p] < count ? baseline : x[p] }
+            case .inserted(let count): for p in 0..<size { out[p] = ranks[plane + p] < count ? x[p] : baseline }
+            }
+        }
+    }
+}
+
+/// Evaluates maps (images x targets x mh x mw, as `Explainer.run` wrote them) of `input`.
+public struct Evaluation {
+    public let parameters: Parameters
+    public let input: TensorView
+    /// n = images, c = targets, h x w = the maps' size.
+    public let maps: TensorView
+    public let targets: [Int]
+
+    public init(parameters: Parameters, input: TensorView, maps: TensorView, targets: [Int]) {
+        self.parameters = parameters
+        self.input = input
+        self.maps = maps
+        self.targets = targets
+    }
+
+    /// The perturbation counts of insertion / deletion: 0, s, 2s, ... and finally every position,
+    /// s = ceil(positions / steps) (torchcam's schedule).
+    var counts: [Int] {
+        let positions = input.planeSize
+        let step = (positions + parameters.metricSteps - 1) / parameters.metricSteps
+        return Array(stride(from: 0, to: positions, by: step)) + [positions]
+    }
+
+    /// One value per image and target (images x targets).
+    public func run(_ metric: Metric, host: some ModelHost) throws(EngineError) -> [Double] {
+        try validate(host: host)
+        let numTargets = maps.c
+        let pairs = (0..<input.n).flatMap { b in (0..<numTargets).map { (b, $0) } }
+        var items = (0..<input.n).map { MetricItem(image: $0, target: 0, kind: .original) }
+        let counts = self.counts
+        switch metric {
+        case .averageDrop, .increaseInConfidence:
+            items += pairs.map { MetricItem(image: $0.0, target: $0.1, kind: .masked) }
+        case .insertion, .deletion:
+            items += (0..<input.n).map { MetricItem(image: $0, target: 0, kind: .baseline) }
+            let interior = counts.dropFirst().dropLast()
+            items += pairs.flatMap { b, t in
+                interior.map { MetricItem(image: b, target: t, kind: metric == .insertion ? .inserted(count: $0) : .deleted(count: $0)) }
+            }
+        }
+        var scoring = parameters
+        scoring.score = parameters.metricScore
+        let builder = MetricBuilder(input: input, masks: metric.usesMasks ? normalizedMasks() : [],
+                                    ranks: metric.usesMasks ? [] : positionRanks(), numTargets: numTargets,
+                                    baseline: parameters.metricBaseline, threads: parameters.workerThreads)
+        let pipeline = try ForwardPipeline(builder: builder, host: host, parameters: scoring, targets: targets,
+                                           numTargets: numTargets, maxItems: items.count, total: items.count)
+        let scores = try pipeline.score(items)
+        func score(_ item: Int, _ target: Int) -> Double { Double(scores[item * numTargets + target]) }
+
+        return pairs.enumerated().map { index, pair in
+            let (b, t) = pair
+            let original = score(b, t)
+            switch metric {
+            case .averageDrop, .increaseInConfidence:
+                let masked = score(input.n + index, t)
+                return metric == .averageDrop ? Swift.max(0, original - masked) / (original + 1e-7)
+                                              : (original < masked ? 1 : 0)
+            case .insertion, .deletion:
+                let baseline = score(input.n + b, t)
+                let interior = counts.count - 2
+                let first = 2 * input.n + index * interior
+                let middle = (0..<interior).map { score(first + $0, t) }
+                let curve = metric == .insertion ? [baseline] + middle + [original] : [original] + middle + [baseline]
+                let positions = Double(input.planeSize)
+                return (1..<counts.count).reduce(0.0) { area, i in
+                    area + Double(counts[i] - counts[i - 1]) / positions * (curve[i] + curve[i - 1]) / 2
+                }
+            }
+        }
+    }
+
+    private func validate(host: some ModelHost) throws(EngineError) {
+        guard input.n > 0, input.c > 0, input.h > 0, input.w > 0 else {
+            throw EngineError(.shape, "input dimensions must be positive, got \(input.n)x\(input.c)x\(input.h)x\(input.w)")
+        }
+        guard maps.n == input.n, maps.c > 0, maps.h > 0, maps.w > 0 else {
+            throw EngineError(.shape, "maps must be \(input.n) images x targets x h x w, got \(maps.n)x\(maps.c)x\(maps.h)x\(maps.w)")
+        }
+        guard host.outputDim > 0 else { throw EngineError(.invalidArgument, "the model's output dimension must be positive") }
+        if !host.scoresTargets {
+            guard targets.count == maps.c else {
+                throw EngineError(.invalidArgument, "\(maps.c) maps per image need \(maps.c) class targets, got \(targets.count)")
+            }
+            for (i, target) in targets.enumerated() where target < 0 || target >= host.outputDim {
+                throw EngineError(.invalidArgument, "target \(i) is class \(target), outside the model's \(host.outputDim) outputs")
+            }
+        }
+        try requireFinite(input.data, count: input.count, what: "the input")
+        try requireFinite(maps.data, count: maps.count, what: "the maps")
+    }
+
+    /// Each map min-max normalized at its own size, then resized to the input (bilinear,
+    /// align_corners=False, as torchcam resizes CAMs).
+    private func normalizedMasks() -> [Float] {
+        var result = [Float](repeating: 0, count: maps.n * maps.c * input.planeSize)
+        let resampler = Resampler(from: (maps.h, maps.w), to: (input.h, input.w), mode: .bilinear)
+        var plane = [Float](repeating: 0, count: maps.planeSize)
+        var scratch = [Float](repeating: 0, count: resampler.scratchCount)
+        for index in 0..<(maps.n * maps.c) {
+            plane.withUnsafeMutableBufferPointer { plane in
+                plane.baseAddress!.update(from: maps.data + index * maps.planeSize, count: maps.planeSize)
+                normalizeMinMax(plane.baseAddress!, count: maps.planeSize, eps: 0)
+                result.withUnsafeMutableBufferPointer { out in
+                    scratch.withUnsafeMutableBufferPointer { scratch in
+                        resampler.resize(plane.baseAddress!, into: out.baseAddress! + index * input.planeSize,
+                                         scratch: scratch.baseAddress!)
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// The rank of every input position in each map (resized to the input), highest first, ties
+    /// in position order.
+    private func positionRanks() -> [Int32] {
+        let size = input.planeSize
+        var result = [Int32](repeating: 0, count: maps.n * maps.c * size)
+        let resampler = Resampler(from: (maps.h, maps.w), to: (input.h, input.w), mode: .bilinear)
+        var resized = [Float](repeating: 0, count: size)
+        var scratch = [Float](repeating: 0, count: resampler.scratchCount)
+        for index in 0..<(maps.n * maps.c) {
+            let source = maps.data + index * maps.planeSize
+            resized.withUnsafeMutableBufferPointer { out in
+                if maps.h == input.h && maps.w == input.w {
+                    out.baseAddress!.update(from: source, count: size)
+                } else {
+                    scratch.withUnsafeMutableBufferPointer { resampler.resize(source, into: out.baseAddress!, scratch: $0.baseAddress!) }
+                }
+            }
+            let order = (0..<size).sorted { resized[$0] != resized[$1] ? resized[$0] > resized[$1] : $0 < $1 }
+            for (rank, position) in order.enumerated() { result[index * size + position] = Int32(rank) }
+        }
+        return result
+    }
+}
+
+extension Metric {
+    var usesMasks: Bool { self == .averageDrop || self == .increaseInConfidence }
+}
