@@ -41,7 +41,7 @@ EXAMPLE_CPP := $(BUILD)/examples/explain_opencv
 TEST_PREFIX := $(abspath $(BUILD))/test-install/prefix
 SUBST      := sed -e 's|@PREFIX@|$(abspath $(PREFIX))|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@SOVERSION@|$(SOVERSION)|g'
 
-.PHONY: all lib demo demo-c python test test-swift test-c test-c-asan test-cpp test-python check-exports \
+.PHONY: all lib demo demo-c python fixtures test test-swift test-c test-c-asan test-cpp test-python check-exports \
         bench install clean example-cpp test-install test-opencv-example
 
 all: lib
@@ -156,6 +156,15 @@ test-opencv-example: $(EXAMPLE_CPP) $(BUILD)/tests/png_check $(MODEL)
 	  cat $(BUILD)/tests/opencv-example.err; test $$rc -eq 1 && grep -q "$${args#*:}" $(BUILD)/tests/opencv-example.err || exit 1; \
 	done
 	@echo "test-opencv-example: ok"
+
+# Regenerates the reference fixtures from the anchor libraries themselves (PyTorch's interpolate
+# for the Swift tests; pytorch-grad-cam, torchcam and the authors' formula for the presets).
+# Takes ~20 minutes on 2 cores; the outputs are committed.
+FIXTURE_DEPS := grad-cam==1.5.7 torchcam==0.5.0
+fixtures: python $(VENV)/.test-deps
+	$(PY) -m pip install --quiet $(FIXTURE_DEPS)
+	$(PY) Tests/ScoreCAMCoreTests/Fixtures/generate_fixtures.py
+	$(PY) bindings/python/tests/fixtures/generate_preset_fixtures.py
 
 # Runs against the installed package (not the source tree), from its tests directory.
 test-python: python $(VENV)/.test-deps

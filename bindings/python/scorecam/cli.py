@@ -26,7 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--class", dest="classes", type=int, nargs="+", metavar="N", help="class indices to explain")
     which.add_argument("--top", type=int, default=3, metavar="K", help="explain the K top classes (default 3)")
     explain.add_argument("--cskip", type=int, metavar="K'", help="CSKIP: keep the K' channels of largest max")
-    explain.add_argument("--preset", default="seed", help="engine preset (default seed)")
+    explain.add_argument("--preset", default="seed", choices=["seed", "gradcam", "torchcam", "paper"],
+                         help="which library's maps to reproduce (default seed)")
+    explain.add_argument("--method", default="scorecam", choices=["scorecam", "sscam", "iscam"],
+                         help="Score-CAM, SS-CAM or IS-CAM (default scorecam)")
+    explain.add_argument("--adaptive", type=float, metavar="TOL",
+                         help="adaptive channel budget: stop when the map moves by at most TOL")
+    explain.add_argument("--metrics", action="store_true",
+                         help="also print Average Drop, Increase in Confidence, Insertion and Deletion AUC")
     explain.add_argument("--batch-size", type=int, default=128, help="masked images per forward call")
     explain.add_argument("-o", "--output", type=pathlib.Path, required=True, help="output directory")
     return parser
@@ -34,6 +41,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+
+
+def _display_size(heatmap: np.ndarray, size) -> np.ndarray:
+    """Maps at activation size (torchcam preset) are stretched to the picture for display only."""
+    if heatmap.shape == tuple(size):
+        return heatmap
+    from PIL import Image
+
+    bilinear = getattr(Image, "Resampling", Image).BILINEAR
+    return np.asarray(Image.fromarray(heatmap).resize((size[1], size[0]), bilinear))
 
 
 def explain_command(args) -> int:
@@ -56,26 +73,40 @@ def explain_command(args) -> int:
     name = (lambda c: labels[c] if labels and c < len(labels) else f"class {c}")
 
     args.output.mkdir(parents=True, exist_ok=True)
-    with Explainer(model.forward, preset=args.preset, batch_size=args.batch_size, cskip=args.cskip) as explainer:
-        for path in args.images:
-            rgb = _lite0.load_rgb(path, size)
-            x = _lite0.normalize(rgb)
-            start = time.perf_counter()
-            logits, activations = model.run(x)
-            probabilities = np.exp(logits[0] - logits[0].max())
-            probabilities /= probabilities.sum()
-            ranked = [int(c) for c in np.argsort(-probabilities)]
-            classes = args.classes or ranked[:args.top]
-            print(f"{path}: predicted " + ", ".join(f"{c} {name(c)} ({probabilities[c]:.3f})" for c in ranked[:3]))
+    options = dict(method=args.method)
+    if args.adaptive:
+        options.update(adaptive_tolerance=args.adaptive)
+    passes = {"n": 0}
+
+    def forward(batch):
+        passes["n"] += len(batch)
+        return model.forward(batch)
+
+    for path in args.images:
+        rgb = _lite0.load_rgb(path, size)
+        x = _lite0.normalize(rgb)
+        start = time.perf_counter()
+        logits, activations = model.run(x)
+        probabilities = np.exp(logits[0] - logits[0].max())
+        probabilities /= probabilities.sum()
+        ranked = [int(c) for c in np.argsort(-probabilities)]
+        classes = args.classes or ranked[:args.top]
+        print(f"{path}: predicted " + ", ".join(f"{c} {name(c)} ({probabilities[c]:.3f})" for c in ranked[:3]))
+        with Explainer(forward, preset=args.preset, batch_size=args.batch_size, cskip=args.cskip,
+                       output_dim=logits.shape[1], **options) as explainer:
+            passes["n"] = 0
             maps = explainer.explain(x[0], activations[0], classes)
             elapsed = time.perf_counter() - start
-            used = len(explainer.details().channels)
-            print(f"  explained {len(classes)} classes with {used + 1} forward passes "
-                  f"({used} masked + 1 unmasked) in {elapsed:.2f} s")
-            for c, heatmap in zip(classes, maps):
-                out = args.output / f"{path.stem}_{c}_{_slug(name(c))}.png"
-                save_png(out, overlay(rgb, heatmap))
-                print(f"  {out}")
+            print(f"  explained {len(classes)} classes with {passes['n'] + 1} forward passes "
+                  f"({passes['n']} masked + 1 unmasked) in {elapsed:.2f} s")
+            if args.metrics:
+                for metric in ("average_drop", "increase_in_confidence", "insertion", "deletion"):
+                    values = explainer.evaluate(x[0], maps, classes, metric)
+                    print(f"  {metric:23s} " + "  ".join(f"{c}: {v:.4f}" for c, v in zip(classes, values)))
+        for c, heatmap in zip(classes, maps):
+            out = args.output / f"{path.stem}_{c}_{_slug(name(c))}.png"
+            save_png(out, overlay(rgb, _display_size(heatmap, rgb.shape[:2])))
+            print(f"  {out}")
     return 0
 
 
