@@ -58,7 +58,7 @@ public struct Explainer {
             maxItems: Swift.max(chunk, needsBase ? input.n : 0), total: planned)
 
         let base: [[Float]] = needsBase
-            ? try split(pipeline.score((0..<input.n).map { WorkItem(image: $0, channel: nil) }), rows: 1)
+            ? try perImage(pipeline.score((0..<input.n).map { WorkItem(image: $0, channel: nil) }))
             : Array(repeating: [Float](repeating: .nan, count: numTargets), count: input.n)
         var scores = [[Float]](repeating: [], count: input.n)
         if adaptive {
@@ -145,9 +145,9 @@ public struct Explainer {
         return result
     }
 
-    private func split(_ flat: [Float], rows: Int) -> [[Float]] {
-        let width = rows * numTargets
-        return stride(from: 0, to: flat.count, by: width).map { Array(flat[$0..<($0 + width)]) }
+    /// One row of numTargets scores per image.
+    private func perImage(_ flat: [Float]) -> [[Float]] {
+        stride(from: 0, to: flat.count, by: numTargets).map { Array(flat[$0..<($0 + numTargets)]) }
     }
 
     /// The weights of target t from channel scores (K' x T), shifted by the base score if asked.

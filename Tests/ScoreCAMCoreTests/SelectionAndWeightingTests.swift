@@ -76,3 +76,21 @@ import Testing
         #expect(!unknown)
     }
 }
+
+@Suite struct NoiseTests {
+    @Test func gaussianNoiseIsReproducibleAndHasTheRightMoments() {
+        func samples(_ stream: [Int], count: Int = 200_000) -> [Float] {
+            var noise = GaussianNoise(seed: 42, stream: stream, std: 2)
+            return (0..<count).map { _ in noise.next() }
+        }
+        let a = samples([0, 3, 1])
+        #expect(a == samples([0, 3, 1]))
+        #expect(a != samples([0, 3, 2]))
+        let mean = a.reduce(0.0) { $0 + Double($1) } / Double(a.count)
+        let variance = a.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(a.count)
+        #expect(abs(mean) < 0.02)
+        #expect(abs(variance.squareRoot() - 2) < 0.02)
+        let beyondThreeSigma = Double(a.filter { abs($0) > 6 }.count) / Double(a.count)
+        #expect(abs(beyondThreeSigma - 0.0027) < 0.001)
+    }
+}
