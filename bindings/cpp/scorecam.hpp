@@ -88,7 +88,10 @@ enum class Param : int {
     NoiseStd = SCORECAM_PARAM_NOISE_STD,
     Seed = SCORECAM_PARAM_SEED,
     AdaptiveTolerance = SCORECAM_PARAM_ADAPTIVE_TOLERANCE,
-    AdaptiveStep = SCORECAM_PARAM_ADAPTIVE_STEP
+    AdaptiveStep = SCORECAM_PARAM_ADAPTIVE_STEP,
+    MetricScore = SCORECAM_PARAM_METRIC_SCORE,
+    MetricSteps = SCORECAM_PARAM_METRIC_STEPS,
+    MetricBaseline = SCORECAM_PARAM_METRIC_BASELINE
 };
 
 enum class Method : int {
