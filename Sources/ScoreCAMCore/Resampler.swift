@@ -1,5 +1,6 @@
 /// One axis of a separable resize: for every output index, the source indices it reads (already
 /// clamped to the border) and their weights. Built once per run, reused for every channel.
+/// Source positions and weights are computed in Float, as PyTorch computes them for float tensors.
 struct AxisTable: Sendable {
     let taps: Int
     let indices: [Int]
@@ -14,34 +15,34 @@ struct AxisTable: Sendable {
         case .bicubic:
             // PyTorch upsample_bicubic2d: source = scale * (dst + 0.5) - 0.5, not clamped;
             // cubic convolution with a = -0.75 over taps floor(source) - 1 ... + 2.
-            let scale = Double(inSize) / Double(outSize)
+            let scale = Float(inSize) / Float(outSize)
+            let a: Float = -0.75
+            func near(_ x: Float) -> Float { ((a + 2) * x - (a + 3)) * x * x + 1 }
+            func far(_ x: Float) -> Float { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
             for dst in 0..<outSize {
-                let source = scale * (Double(dst) + 0.5) - 0.5
+                let source = scale * (Float(dst) + 0.5) - 0.5
                 let base = source.rounded(.down)
-                let t = source - base
-                let a = -0.75
-                func near(_ x: Double) -> Double { ((a + 2) * x - (a + 3)) * x * x + 1 }
-                func far(_ x: Double) -> Double { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+                let t = Swift.min(Swift.max(source - base, 0), 1)
                 let coefficients = [far(t + 1), near(t), near(1 - t), far(2 - t)]
                 for j in 0..<4 {
                     indices.append(clamp(Int(base) - 1 + j))
-                    weights.append(Float(coefficients[j]))
+                    weights.append(coefficients[j])
                 }
             }
             taps = 4
         case .bilinear, .bilinearAlignCorners:
             let alignCorners = mode == .bilinearAlignCorners
-            let scale: Double = alignCorners
-                ? (outSize > 1 ? Double(inSize - 1) / Double(outSize - 1) : 0)
-                : Double(inSize) / Double(outSize)
+            let scale: Float = alignCorners
+                ? (outSize > 1 ? Float(inSize - 1) / Float(outSize - 1) : 0)
+                : Float(inSize) / Float(outSize)
             for dst in 0..<outSize {
                 // PyTorch clamps a negative linear source index to 0 (align_corners=False).
-                let source = alignCorners ? scale * Double(dst) : Swift.max(scale * (Double(dst) + 0.5) - 0.5, 0)
+                let source = alignCorners ? scale * Float(dst) : Swift.max(scale * (Float(dst) + 0.5) - 0.5, 0)
                 let i0 = Swift.min(Int(source), last)
                 let i1 = Swift.min(i0 + 1, last)
-                let lambda = source - Double(i0)
+                let lambda = Swift.min(Swift.max(source - Float(i0), 0), 1)
                 indices.append(contentsOf: [i0, i1])
-                weights.append(contentsOf: [Float(1 - lambda), Float(lambda)])
+                weights.append(contentsOf: [1 - lambda, lambda])
             }
             taps = 2
         }

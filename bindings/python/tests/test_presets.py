@@ -49,6 +49,9 @@ def test_preset_reproduces_its_library(onnx_model, preset, image):
 
 
 def test_metrics_reproduce_torchcam(onnx_model):
+    import torch
+    import torch.nn.functional as F
+
     expected = json.loads((FIXTURES / "torchcam_metrics.json").read_text())
     x = load_input("sample_image_01")
     names = {"avg_drop": "average_drop", "conf_increase": "increase_in_confidence",
@@ -61,4 +64,13 @@ def test_metrics_reproduce_torchcam(onnx_model):
             heatmap = explainer.explain(x[0], activations[0], int(target))
             for theirs, ours in names.items():
                 value = explainer.evaluate(x[0], heatmap, int(target), ours)
-                assert value == pytest.approx(values[theirs], abs=1e-4), (target, ours)
+                # Insertion and deletion rank 50,176 positions of a map upsampled from 7 x 7, full
+                # of near-ties; our resize rounds differently from PyTorch's in the last bit
+                # (<= 2e-7), which reorders some ties: the AUCs agree to 1e-3, not bit for bit...
+                assert value == pytest.approx(values[theirs], abs=1e-3), (target, ours)
+            # ...and given the map as PyTorch resized it, they agree to 1e-6.
+            resized = F.interpolate(torch.from_numpy(heatmap)[None, None], x.shape[2:], mode="bilinear",
+                                    align_corners=False)[0, 0].numpy()
+            for theirs, ours in [("insertion_auc", "insertion"), ("deletion_auc", "deletion")]:
+                value = explainer.evaluate(x[0], resized, int(target), ours)
+                assert value == pytest.approx(values[theirs], abs=1e-6), (target, ours)
