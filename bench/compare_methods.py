@@ -48,6 +48,13 @@ def images():
             ("chelsea", data / "chelsea.png"), ("coffee", data / "coffee.png")]
 
 
+def cpu_model() -> str:
+    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
 def normalized(heatmap):
     span = heatmap.max() - heatmap.min()
     return (heatmap - heatmap.min()) / (span if span > 0 else 1)
@@ -103,8 +110,9 @@ def main():
         "Forwards count masked passes only (the unmasked pass giving the activations is the host's).",
         "SS-CAM and IS-CAM run on the 16 CSKIP channels (all 1280 would take 44,800 / 12,800 passes).",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {subprocess.getoutput('nproc')} cores; "
-        f"libscorecam {scorecam.library_version()}.",
+        f"Machine: {cpu_model()}, {subprocess.getoutput('nproc')} cores, load average "
+        f"{' '.join(pathlib.Path('/proc/loadavg').read_text().split()[:3])} when written (times are wall-clock and "
+        f"noisy; forwards, fidelity and metrics are deterministic); libscorecam {scorecam.library_version()}.",
         "",
     ]
     for image_name in dict.fromkeys(r[0] for r in rows):
