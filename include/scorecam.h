@@ -95,7 +95,8 @@ typedef int (*scorecam_scoring_fn)(void *user_data, const float *outputs, int64_
                                    int64_t output_dim, const int64_t *targets, size_t num_targets,
                                    float *scores);
 
-/* Optional progress, called after every batch with the masked images done so far and in all.
+/* Optional progress, called after every batch with the masked images done so far and in all
+ * (with the adaptive channel budget, "in all" is the most the run may need; it may stop earlier).
  * Return non-zero to cancel the run. */
 typedef int (*scorecam_progress_fn)(void *user_data, size_t done, size_t total);
 
