@@ -1,7 +1,7 @@
 # scorecam — build, test, demo, bench.
 #   make demo    build everything and explain the sample image (dog + cat) with the default model
 #   make test    build and run every test: Swift, C, C++ (plain and under sanitizers), Python
-#   make bench   engine-only throughput
+#   make bench   engine-only throughput, then everything side by side (docs/BENCHMARKS.md)
 #   make example-cpp   the OpenCV DNN host (C++) on the sample image
 #   make install PREFIX=/usr/local
 # Python dependencies go into .venv (created here, from PyPI).
@@ -42,7 +42,7 @@ TEST_PREFIX := $(abspath $(BUILD))/test-install/prefix
 SUBST      := sed -e 's|@PREFIX@|$(abspath $(PREFIX))|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@SOVERSION@|$(SOVERSION)|g'
 
 .PHONY: all lib demo demo-c python fixtures test test-swift test-c test-c-asan test-cpp test-python check-exports \
-        bench install clean example-cpp test-install test-opencv-example
+        bench bench-quick install clean example-cpp test-install test-opencv-example
 
 all: lib
 
@@ -173,10 +173,22 @@ test-python: python $(VENV)/.test-deps
 check-exports: lib
 	scripts/check_exports.sh $(LIBDIR)/libscorecam.so
 
-bench: lib
+# Benchmarks: the engine-only C bench, then the side-by-side harness (docs/BENCHMARKS.md, ~27 min).
+# The seed's code is compared when SCORECAM_SEED_CODE points at its scorecam.py (never committed).
+BENCH_ARGS ?=
+$(VENV)/.bench-deps: $(VENV)/.test-deps bench/requirements.txt
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: lib python $(VENV)/.bench-deps
 	@mkdir -p $(BUILD)/bench
 	$(CC) $(STRICT_C) -O2 -Iinclude bench/engine_bench.c -o $(BUILD)/bench/engine_bench $(LINK)
 	$(BUILD)/bench/engine_bench 5
+	$(PY) bench/bench.py $(BENCH_ARGS) --json $(BUILD)/bench/results.json
+
+# A few minutes: CSKIP 128 stands in for all channels, no peers.
+bench-quick:
+	$(MAKE) --no-print-directory bench BENCH_ARGS=--quick
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/cmake/scorecam
