@@ -43,6 +43,19 @@ private func elementCount(_ dims: [Int], _ what: String) throws(ABIError) -> Int
     return total / MemoryLayout<Float>.stride
 }
 
+/// The registered callbacks as the engine's host, after the checks compute and evaluate share.
+private func callbackHost(_ handle: ExplainerHandle, targets: UnsafePointer<Int64>?,
+                          numTargets: Int) throws(ABIError) -> CallbackHost {
+    guard let forward = handle.forward else {
+        throw ABIError(SCORECAM_E_NO_FORWARD, "no forward callback: call scorecam_explainer_set_forward() first")
+    }
+    guard numTargets > 0 else { throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "num_targets must be at least 1") }
+    guard handle.scoring != nil || targets != nil else {
+        throw ABIError(SCORECAM_E_NULL_POINTER, "targets is NULL and no scoring callback is registered")
+    }
+    return CallbackHost(handle, forward: forward, targets: targets)
+}
+
 // MARK: - version and status
 
 @c @implementation
@@ -186,13 +199,7 @@ public func scorecam_explainer_compute(
         let maps = try required(maps, "maps")
         let input = try required(input, "input")
         let activations = try required(activations, "activations")
-        guard let forward = handle.forward else {
-            throw ABIError(SCORECAM_E_NO_FORWARD, "no forward callback: call scorecam_explainer_set_forward() first")
-        }
-        guard numTargets > 0 else { throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "num_targets must be at least 1") }
-        guard handle.scoring != nil || targets != nil else {
-            throw ABIError(SCORECAM_E_NULL_POINTER, "targets is NULL and no scoring callback is registered")
-        }
+        let host = try callbackHost(handle, targets: targets, numTargets: numTargets)
         let (b, c, h, w) = (try positive(b, "b"), try positive(c, "c"), try positive(h, "h"), try positive(w, "w"))
         let (k, ah, aw) = (try positive(k, "k"), try positive(ah, "ah"), try positive(aw, "aw"))
         _ = try elementCount([b, c, h, w], "the input")
@@ -200,7 +207,6 @@ public func scorecam_explainer_compute(
         let mapSize = handle.parameters.mapAtActivationSize ? (ah, aw) : (h, w)
         _ = try elementCount([b, numTargets, mapSize.0, mapSize.1], "the maps")
 
-        let host = CallbackHost(handle, forward: forward, targets: targets)
         let explainer = Explainer(
             parameters: handle.parameters,
             input: TensorView(input, b, c, h, w),
@@ -301,15 +307,9 @@ public func scorecam_explainer_evaluate(
         let values = try required(values, "values")
         let input = try required(input, "input")
         let maps = try required(maps, "maps")
-        guard let forward = handle.forward else {
-            throw ABIError(SCORECAM_E_NO_FORWARD, "no forward callback: call scorecam_explainer_set_forward() first")
-        }
+        let host = try callbackHost(handle, targets: targets, numTargets: numTargets)
         guard let metric = Metric(rawValue: Int(metric)) else {
             throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "unknown metric \(metric)")
-        }
-        guard numTargets > 0 else { throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "num_targets must be at least 1") }
-        guard handle.scoring != nil || targets != nil else {
-            throw ABIError(SCORECAM_E_NULL_POINTER, "targets is NULL and no scoring callback is registered")
         }
         let (b, c, h, w) = (try positive(b, "b"), try positive(c, "c"), try positive(h, "h"), try positive(w, "w"))
         let (mapH, mapW) = (try positive(mapH, "map_h"), try positive(mapW, "map_w"))
@@ -323,7 +323,7 @@ public func scorecam_explainer_evaluate(
             parameters: handle.parameters, input: TensorView(input, b, c, h, w),
             maps: TensorView(maps, b, numTargets, mapH, mapW),
             targets: targets.map { t in (0..<numTargets).map { Int(t[$0]) } } ?? [])
-        let result = try evaluation.run(metric, host: CallbackHost(handle, forward: forward, targets: targets))
+        let result = try evaluation.run(metric, host: host)
         for (i, value) in result.enumerated() { values[i] = value }
     }
 }
