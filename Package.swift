@@ -18,6 +18,7 @@ let package = Package(
         .target(
             name: "ScoreCAM",
             dependencies: ["CScoreCAM", "ScoreCAMCore"],
+            exclude: ["exports.map"],  // read by the linker, not compiled
             linkerSettings: [
                 .unsafeFlags([
                     "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/ScoreCAM/exports.map",

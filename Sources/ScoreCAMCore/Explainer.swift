@@ -111,14 +111,7 @@ public struct Explainer {
         guard mapsCapacity >= mapsCount else {
             throw EngineError(.bufferTooSmall, "the maps buffer holds \(mapsCapacity) floats but \(mapsCount) are needed (\(input.n) images x \(numTargets) targets x \(mapSize.h) x \(mapSize.w))")
         }
-        if !host.scoresTargets {
-            guard targets.count == numTargets else {
-                throw EngineError(.invalidArgument, "class targets are required without a scoring callback")
-            }
-            for (i, target) in targets.enumerated() where target < 0 || target >= host.outputDim {
-                throw EngineError(.invalidArgument, "target \(i) is class \(target), outside the model's \(host.outputDim) outputs")
-            }
-        }
+        try requireClassTargets(targets, count: numTargets, host: host)
         try requireFinite(input.data, count: input.count, what: "the input")
         try requireFinite(activations.data, count: activations.count, what: "the activations")
     }

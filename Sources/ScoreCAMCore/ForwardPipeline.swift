@@ -12,6 +12,26 @@ protocol BatchBuilder: Sendable {
 
 extension MaskBuilder: BatchBuilder {}
 
+/// Runs `body` on up to `threads` threads for the items of a batch: thread t gets the indices
+/// t, t + n, t + 2n, ... (n threads), so each thread can keep its own scratch across its items.
+func forEachItemInParallel(_ count: Int, threads: Int, _ body: @Sendable (StrideTo<Int>) -> Void) {
+    let chunks = Swift.max(1, Swift.min(threads, count))
+    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        body(stride(from: chunk, to: count, by: chunks))
+    }
+}
+
+/// Class-index targets must exist and index the model's outputs (without a scoring callback).
+func requireClassTargets(_ targets: [Int], count: Int, host: some ModelHost) throws(EngineError) {
+    guard !host.scoresTargets else { return }
+    guard targets.count == count else {
+        throw EngineError(.invalidArgument, "\(count) class targets are needed without a scoring callback, got \(targets.count)")
+    }
+    for (i, target) in targets.enumerated() where target < 0 || target >= host.outputDim {
+        throw EngineError(.invalidArgument, "target \(i) is class \(target), outside the model's \(host.outputDim) outputs")
+    }
+}
+
 /// Runs forward passes in batches and scores them. Two batch buffers rotate: worker threads fill
 /// one while the host's forward runs on the other. The host's callbacks are called on the calling
 /// thread only.

@@ -33,17 +33,16 @@ struct MaskBuilder: @unchecked Sendable {
 
     /// Writes items[i] into batch + i * imageSize, items spread over the worker threads.
     func build(_ items: ArraySlice<WorkItem>, into batch: UnsafeMutablePointer<Float>) {
-        let chunks = Swift.max(1, Swift.min(parameters.workerThreads, items.count))
         let first = items.startIndex
         nonisolated(unsafe) let batch = batch
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        forEachItemInParallel(items.count, threads: parameters.workerThreads) { indices in
             let plane = UnsafeMutablePointer<Float>.allocate(capacity: input.planeSize)
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
             defer {
                 plane.deallocate()
                 scratch.deallocate()
             }
-            for i in stride(from: chunk, to: items.count, by: chunks) {
+            for i in indices {
                 buildOne(items[first + i], into: batch + i * input.imageSize, plane: plane, scratch: scratch)
             }
         }

@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Faithfulness metrics of a saliency map, computed with the same forward callback.
 public enum Metric: Int, Sendable, CaseIterable {
     /// Score-CAM paper / torchcam: max(0, Y - O) / (Y + 1e-7), Y the score of the image, O the
@@ -41,13 +39,10 @@ struct MetricBuilder: BatchBuilder {
     let threads: Int
 
     func build(_ items: ArraySlice<MetricItem>, into batch: UnsafeMutablePointer<Float>) {
-        let chunks = Swift.max(1, Swift.min(threads, items.count))
         let first = items.startIndex
         nonisolated(unsafe) let batch = batch
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            for i in stride(from: chunk, to: items.count, by: chunks) {
-                buildOne(items[first + i], into: batch + i * input.imageSize)
-            }
+        forEachItemInParallel(items.count, threads: threads) { indices in
+            for i in indices { buildOne(items[first + i], into: batch + i * input.imageSize) }
         }
     }
 
@@ -148,14 +143,7 @@ public struct Evaluation {
             throw EngineError(.shape, "maps must be \(input.n) images x targets x h x w, got \(maps.n)x\(maps.c)x\(maps.h)x\(maps.w)")
         }
         guard host.outputDim > 0 else { throw EngineError(.invalidArgument, "the model's output dimension must be positive") }
-        if !host.scoresTargets {
-            guard targets.count == maps.c else {
-                throw EngineError(.invalidArgument, "\(maps.c) maps per image need \(maps.c) class targets, got \(targets.count)")
-            }
-            for (i, target) in targets.enumerated() where target < 0 || target >= host.outputDim {
-                throw EngineError(.invalidArgument, "target \(i) is class \(target), outside the model's \(host.outputDim) outputs")
-            }
-        }
+        try requireClassTargets(targets, count: maps.c, host: host)
         try requireFinite(input.data, count: input.count, what: "the input")
         try requireFinite(maps.data, count: maps.count, what: "the maps")
     }
