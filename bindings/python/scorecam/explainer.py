@@ -388,15 +388,9 @@ class Explainer:
         b, c, h, w = xb.shape
         _, num_targets, map_h, map_w = mb.shape
         score_fn = targets if callable(targets) else None
-        if score_fn is None:
-            class_targets = np.ascontiguousarray(np.atleast_1d(targets), dtype=np.int64)
-            if class_targets.size != num_targets:
-                raise ValueError(f"{num_targets} maps per image need {num_targets} targets, got {class_targets.size}")
-            if self._output_dim is None:
-                self._output_dim = self._probe(xb).shape[1]
-        else:
-            class_targets = None
-            self._output_dim = self._probe(xb).shape[1]
+        count, class_targets = self._prepare_targets(targets, xb, score_fn)
+        if count != num_targets:
+            raise ValueError(f"{num_targets} maps per image need {num_targets} targets, got {count}")
         self._register(score_fn)
         values = np.empty((b, num_targets), dtype=np.float64)
         self._run(lambda: self._lib.scorecam_explainer_evaluate(
