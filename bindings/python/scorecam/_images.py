@@ -41,10 +41,10 @@ def to_rgb(image):
     if mode in _WIDE_GRAY:
         values = np.asarray(image, dtype=np.float64) / 257.0
         gray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
-        return Image.fromarray(np.stack([gray] * 3, axis=-1), "RGB")
+        return Image.fromarray(np.stack([gray] * 3, axis=-1))
     if mode == "F":
         gray = np.clip(np.rint(np.asarray(image, dtype=np.float64)), 0, 255).astype(np.uint8)
-        return Image.fromarray(np.stack([gray] * 3, axis=-1), "RGB")
+        return Image.fromarray(np.stack([gray] * 3, axis=-1))
     return image.convert("RGB")
 
 
@@ -73,7 +73,7 @@ def resize_map(heatmap: np.ndarray, width: int, height: int) -> np.ndarray:
         return heatmap
     Image, _ = _pil()
     bilinear = getattr(Image, "Resampling", Image).BILINEAR
-    picture = Image.fromarray(np.ascontiguousarray(heatmap, dtype=np.float32), "F")
+    picture = Image.fromarray(np.ascontiguousarray(heatmap, dtype=np.float32))
     return np.asarray(picture.resize((width, height), bilinear), dtype=np.float32)
 
 

@@ -35,9 +35,22 @@ def run_serial(worker: Worker, items: Sequence[Item], on_row: Callable[[dict], N
         on_row(explain_image(worker, item.key, item.path))
 
 
+def _die_with_parent() -> None:
+    """Linux: a worker whose driver is killed (kill -9) is killed too, never left orphaned."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the driver died before prctl took effect
+        os._exit(1)
+
+
 def _start_worker(config: Config) -> None:
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     _worker = Worker(config)
 
 
