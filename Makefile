@@ -220,3 +220,17 @@ test-install: lib $(MODEL)
 
 clean:
 	rm -rf $(BUILD) .build bindings/python/build
+
+# ---- Dataset runner (issue 9) ------------------------------------------------------------------
+# Ray for the cluster backend's tests (a separate stamp, so existing .venvs get it too).
+# `make bench-dataset`: images/s of dataset runs, local pool and Ray (docs/BENCHMARKS.md).
+$(VENV)/.ray-deps: $(VENV)/.test-deps
+	$(PY) -m pip install --quiet ray
+	touch $@
+
+test-python: $(VENV)/.ray-deps
+
+.PHONY: bench-dataset
+DATASET_BENCH_ARGS ?=
+bench-dataset: python $(VENV)/.ray-deps
+	nice $(PY) bench/dataset_bench.py $(DATASET_BENCH_ARGS) --json $(BUILD)/bench/dataset.json

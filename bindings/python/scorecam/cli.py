@@ -123,6 +123,9 @@ def explain_command(args) -> int:
     except ImportError as error:  # a missing optional dependency (Pillow, onnxruntime ...)
         print(f"python -m scorecam explain: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as error:  # the output directory failing mid-run (disk full, storage gone)
+        print(f"python -m scorecam explain: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except Interrupted as interrupted:
         done = interrupted.summary
         print(f"\ninterrupted: {done.ok} ok, {done.failed} failed in this run; nothing is half-written. "

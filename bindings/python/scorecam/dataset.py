@@ -212,6 +212,8 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
         raise UsageError(f"workers must be an integer >= 1, got {workers!r}")
     if model is not None and not layer:
         raise UsageError("a model needs a layer (the tensor to explain), e.g. --layer head_relu6")
+    if model is not None and not os.path.isfile(model):
+        raise UsageError(f"model file not found: {os.fspath(model)}")
     out = pathlib.Path(out_dir)
     _check_out_dir(out)
 
