@@ -37,8 +37,9 @@ __all__ = ["explain_dataset", "Summary", "UsageError", "Interrupted", "default_w
 
 Targets = Union[str, int, Sequence[int]]
 SUMMARY_NAME = "summary.json"
-# A worker's peak resident memory with the default model at batch 128 is ~0.6 GB (docs/SCALING.md).
-MEMORY_PER_WORKER = 1 << 30
+# A worker's peak resident memory with the default model: ~0.4 GB at CSKIP 16, ~2 GB with all
+# channels at batch 128 (ONNX Runtime's buffers for 128 images; docs/SCALING.md).
+MEMORY_PER_WORKER = 2 << 30
 
 
 @dataclasses.dataclass
@@ -89,7 +90,7 @@ def _parse_targets(targets: Targets) -> tuple[Optional[tuple], int]:
 
 
 def default_workers(images: int) -> int:
-    """One worker per usable core, at most one per GiB of memory and per image."""
+    """One worker per usable core, at most one per 2 GiB of memory and one per image."""
     cores = _pool.usable_cores()
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -204,6 +205,8 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
     Interrupted on Ctrl-C (after stopping the workers; nothing half-written).
     """
     started = time.perf_counter()
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
     classes, top = _parse_targets(targets)
     for name, value, low in (("size", size, 1), ("batch_size", batch_size, 1), ("cskip", cskip, 1)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
@@ -243,8 +246,11 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
             started_ray = _ray.connect(ray_address, workers or cores)
         except _ray.RayUnavailable as error:
             raise UsageError(str(error)) from None
-        count = workers or _ray.cluster_cpus()
-        backend, threads = "ray", 1
+        cluster = _ray.cluster_cpus()
+        count = workers or cluster
+        # CPUs per actor (fractional when asked for more actors than CPUs, so all get placed).
+        actor_cpus = cluster // count if count <= cluster else cluster / count
+        backend, threads = "ray", max(1, int(actor_cpus))
     else:
         count = workers or default_workers(len(todo))
         backend = "process" if count == 1 else "pool"
@@ -282,7 +288,7 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
         elif backend == "pool":
             _pool.run_pool(config, todo, count, record)
         else:
-            _ray.run_ray(config, todo, count, record)
+            _ray.run_ray(config, todo, count, record, cpus_per_worker=actor_cpus)
     except KeyboardInterrupt:
         summary.seconds = time.perf_counter() - started
         raise Interrupted(summary) from None

@@ -50,3 +50,30 @@ def test_rerun_after_sigkill_completes_each_image_once(tmp_path):
     result = run_cli(*command[3:], "--overwrite")
     assert result.returncode == 0 and f"{len(images)} ok, 0 failed" in result.stdout
     assert sorted(r["key"] for r in manifest_rows(out)) == sorted(p.stem for p in images)
+
+
+def test_ctrl_c_stops_cleanly_with_a_resume_hint(tmp_path):
+    ordinary_images(tmp_path / "in", 6)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "scorecam", "explain", str(tmp_path / "in"), "-o", str(out),
+               "--cskip", "16", "--workers", "2"]
+    # A new session, as a terminal's Ctrl-C: SIGINT reaches the driver and its workers together.
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    try:
+        manifest = out / "manifest.jsonl"
+        while run.poll() is None and not (manifest.exists() and manifest.read_bytes().count(b"\n") >= 1):
+            time.sleep(0.005)
+        os.killpg(run.pid, signal.SIGINT)
+        stdout, stderr = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "To resume, rerun the same command" in stderr and str(out) in stderr
+    rows = manifest_rows(out)
+    assert 1 <= len(rows) < 6
+    for row in rows:
+        assert all((out / name).is_file() for name in row["files"])
+    assert temporaries(out) == []
