@@ -2,7 +2,7 @@
 for 1 and 2 workers, at CSKIP 16 and with all channels; Ray's overhead against the pool at equal
 workers; peak resident memory per worker. Default model (EfficientNet-Lite0), 640x480 images.
 
-    python bench/dataset_bench.py [--images 16] [--all-images 4] [--no-ray] [--json OUT.json]
+    python bench/dataset_bench.py [--images 16] [--all-images 4] [--no-ray] [--components-only] [--json OUT.json]
 
 Two figures per run: `wall` counts everything a user waits for (worker start, model loads, Ray
 actors; not ray.init, timed apart), `steady` is the rate between the first and the last result.
@@ -68,12 +68,47 @@ def run(images: pathlib.Path, out: pathlib.Path, cskip, workers: int, ray_addres
             "backend": summary.backend}
 
 
+def components(folder: pathlib.Path, repeats: int) -> dict:
+    """The cost model's terms for one 640x480 image, each the minimum over `repeats` (the least
+    disturbed by other load): fixed per-image work, and one forward pass, with 1 and 2 threads."""
+    from scorecam import _images, _lite0
+    from scorecam._work import Config, Worker, explain_image
+
+    path = sorted(folder.iterdir())[0]
+    result = {}
+    for threads in (1, 2):
+        worker = Worker(Config(out_dir=str(folder.parent / f"components{threads}"), cskip=16, threads=threads))
+        x = _lite0.normalize(_images.model_input(_images.read_image(path), 224))
+        batch = np.repeat(x, 16, axis=0)
+
+        def best(call):
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - t)
+            return min(times)
+
+        image = _images.read_image(path)
+        heatmap = np.random.default_rng(0).random((224, 224)).astype(np.float32)
+        out = folder.parent / "component.png"
+        result[f"threads={threads}"] = {
+            "read_and_preprocess_s": round(best(lambda: _lite0.normalize(_images.model_input(_images.read_image(path), 224))), 4),
+            "overlay_and_png_s": round(best(lambda: _images.write_png(out, _images.overlay_at_size(image, heatmap))), 4),
+            "forward_pass_s_batch16": round(best(lambda: worker.model.forward(batch)) / 16, 5),
+            "whole_image_cskip16_s": round(best(lambda: explain_image(worker, "c", str(path))), 4),
+        }
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=16, help="images for the CSKIP 16 runs")
     parser.add_argument("--all-images", type=int, default=4, help="images for the all-channels runs")
     parser.add_argument("--no-ray", action="store_true")
     parser.add_argument("--json", type=pathlib.Path)
+    parser.add_argument("--components-only", action="store_true", help="only the per-image cost terms")
+    parser.add_argument("--repeats", type=int, default=15, help="repeats of each cost term (minimum kept)")
     args = parser.parse_args()
 
     results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
@@ -82,8 +117,12 @@ def main() -> int:
         scratch = pathlib.Path(scratch)
         make_images(scratch / "in16", args.images)
         make_images(scratch / "in_all", args.all_images)
+        results["components"] = components(scratch / "in16", args.repeats)
+        print(json.dumps(results["components"]), flush=True)
+        if args.components_only:
+            args.images = 0
         backends = [("pool", None)]
-        if not args.no_ray:
+        if not args.no_ray and not args.components_only:
             import ray
 
             t = time.perf_counter()
@@ -91,7 +130,8 @@ def main() -> int:
             results["ray_init_s"] = round(time.perf_counter() - t, 2)
             backends.append(("ray", "local"))
         n = 0
-        for label, cskip, folder in (("CSKIP 16", 16, "in16"), ("all channels", None, "in_all")):
+        cases = (("CSKIP 16", 16, "in16"), ("all channels", None, "in_all")) if not args.components_only else ()
+        for label, cskip, folder in cases:
             for workers in (1, 2):
                 for backend, address in backends:
                     n += 1
@@ -99,7 +139,7 @@ def main() -> int:
                              **run(scratch / folder, scratch / f"out{n}", cskip, workers, address)}
                     results["runs"].append(entry)
                     print(json.dumps(entry), flush=True)
-        if not args.no_ray:
+        if not args.no_ray and not args.components_only:
             ray.shutdown()
     # Ray's overhead: its wall time against the pool's at equal workers and case.
     overhead = []

@@ -90,12 +90,16 @@ def overlay_at_size(image, heatmap: np.ndarray) -> np.ndarray:
 # the final name: a reader (or a resumed run) sees the whole file or none of it.
 
 TEMP_MARK = ".scorecam-tmp"
+# mkstemp makes 0600 files; outputs get the usual 0666 & ~umask (read once: umask() also sets it).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 def _atomic(path: pathlib.Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_MARK)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
         os.replace(temp, path)

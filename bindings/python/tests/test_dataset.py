@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 
 import numpy as np
@@ -157,5 +158,9 @@ def test_directory_of_good_and_bad_images(tmp_path):
             # overlay = (picture + colormap) // 2: the white half is brighter than any black pixel.
             assert picture[:, 30:].min() > picture[:, :18].max()
     assert temporaries(out) == []
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in out.iterdir():  # not mkstemp's 0600
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["ok"], summary["failed"], summary["images"]) == (5, 2, 7)
