@@ -242,6 +242,7 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
     if ray_address is not None:
         from . import _ray
 
+        Worker(config)  # model, layer, classes and engine options checked before Ray starts
         try:
             started_ray = _ray.connect(ray_address, workers or cores)
         except _ray.RayUnavailable as error:
@@ -256,9 +257,10 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
         backend = "process" if count == 1 else "pool"
         threads = max(1, cores // count)
     config = dataclasses.replace(config, threads=threads)
-    probe = Worker(config)  # model, layer, classes and engine options checked here, before any image
-    if backend != "process":
-        del probe
+    if backend != "ray":
+        probe = Worker(config)  # model, layer, classes and engine options checked before any image
+        if backend == "pool":
+            del probe  # the workers load their own
 
     summary = Summary(total=len(items), ok=0, failed=0, skipped=len(done), seconds=0.0, out_dir=out,
                       manifest=manifest.path, backend=backend, workers=count)
