@@ -35,10 +35,11 @@ def _is_pattern(text: str) -> bool:
     return any(ch in text for ch in "*?[")
 
 
-def _directory_images(root: pathlib.Path) -> list[tuple[str, pathlib.Path]]:
+def _directory_images(root: pathlib.Path, exclude: str | None) -> list[tuple[str, pathlib.Path]]:
     found = []
     for folder, subfolders, files in os.walk(root, followlinks=True):
-        subfolders.sort()
+        # Never the run's own output directory (an input folder may hold it).
+        subfolders[:] = sorted(d for d in subfolders if os.path.realpath(os.path.join(folder, d)) != exclude)
         for name in sorted(files):
             path = pathlib.Path(folder) / name
             if path.suffix.lower() in IMAGE_EXTENSIONS and not name.startswith("."):
@@ -59,12 +60,14 @@ def read_list(list_file: str | os.PathLike) -> list[str]:
 
 
 def expand(inputs: Iterable[str | os.PathLike] = (), list_file: str | os.PathLike | None = None,
-           warn=None) -> list[Item]:
+           warn=None, exclude: str | os.PathLike | None = None) -> list[Item]:
     """The images of `inputs` (+ the lines of `list_file`), each once, with unique keys.
 
     A path that does not exist stays in the list (its image gets an error row, the run goes on);
-    a pattern that matches nothing is reported through `warn(message)`.
+    a pattern that matches nothing is reported through `warn(message)`. Directories are searched
+    without descending into `exclude` (the output directory).
     """
+    exclude = None if exclude is None else os.path.realpath(exclude)
     candidates: list[tuple[str, pathlib.Path]] = []
     entries: list[str] = [os.fspath(i) for i in inputs]
     if list_file is not None:
@@ -72,7 +75,7 @@ def expand(inputs: Iterable[str | os.PathLike] = (), list_file: str | os.PathLik
     for entry in entries:
         path = pathlib.Path(entry)
         if path.is_dir():
-            candidates += _directory_images(path)
+            candidates += _directory_images(path, exclude)
         elif not path.exists() and _is_pattern(entry):
             matches = sorted(glob.glob(entry, recursive=True))
             files = [pathlib.Path(m) for m in matches if not pathlib.Path(m).is_dir()]

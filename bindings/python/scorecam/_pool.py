@@ -102,5 +102,10 @@ def run_pool(config: Config, items: Sequence[Item], workers: int, on_row: Callab
             # What was still in flight when the pool broke is tried again in the next pool.
             for item in in_flight.values():
                 pending.appendleft(item)
-        finally:
+        except BaseException:  # Ctrl-C, or on_row failing: stop the workers now
             _stop(executor)
+            raise
+        if broken:
+            _stop(executor)
+        else:
+            executor.shutdown(wait=True)

@@ -16,6 +16,8 @@ Backends, all running the same per-image function (_work.explain_image):
                        cores and the memory), each with cores // N model threads;
   ray_address=...      Ray actors ("local" starts a local Ray; "auto" or an address joins a
                        cluster); needs `pip install "scorecam[ray]"`.
+Local pool workers are started with "spawn": a script calling explain_dataset with workers > 1
+needs the usual `if __name__ == "__main__":` guard.
 """
 from __future__ import annotations
 
@@ -223,7 +225,7 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
     def warn(message: str) -> None:
         print(f"warning: {message}", file=sys.stderr)
 
-    items = _inputs.expand(inputs, list_file, warn=warn)
+    items = _inputs.expand(inputs, list_file, warn=warn, exclude=out)
     if not items:
         raise UsageError("no images: give image files, directories, glob patterns or --list FILE")
 

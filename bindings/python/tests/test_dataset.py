@@ -35,6 +35,10 @@ def test_inputs_expand_directories_patterns_lists_with_unique_keys(tmp_path, mon
     (tmp_path / "y" / "1.png").write_bytes(b"")
     keys = [i.key for i in _inputs.expand(["x/1.png", "y/1.png"])]
     assert keys == ["1", "1-2"] == [i.key for i in _inputs.expand(["x/1.png", "y/1.png"])]
+    # The output directory inside an input directory is never an input.
+    (tmp_path / "d" / "out").mkdir()
+    (tmp_path / "d" / "out" / "1_243_x.png").write_bytes(b"")
+    assert [i.key for i in _inputs.expand(["d"], exclude="d/out")] == ["cat/1", "dog/1", "dog/2"]
     with pytest.raises(_inputs.InputError, match="cannot read the list file"):
         _inputs.expand([], "no-such-list.txt")
 
