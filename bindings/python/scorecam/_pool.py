@@ -98,6 +98,8 @@ def run_pool(config: Config, items: Sequence[Item], workers: int, on_row: Callab
                         else:
                             pending.appendleft(item)
                         continue
+                    if attempts[item.key]:
+                        row["attempts"] = attempts[item.key] + 1
                     on_row(row)
             # What was still in flight when the pool broke is tried again in the next pool.
             for item in in_flight.values():

@@ -92,6 +92,8 @@ def run_ray(config: Config, items: Sequence[Item], workers: int, on_row: Callabl
                     else:
                         pending.appendleft(item)
                     continue
+                if attempts[item.key]:
+                    row["attempts"] = attempts[item.key] + 1
                 on_row(row)
     finally:
         for actor in actors:  # also ends the tasks still in flight (Ctrl-C)

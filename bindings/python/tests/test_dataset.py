@@ -168,3 +168,39 @@ def test_directory_of_good_and_bad_images(tmp_path):
         assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["ok"], summary["failed"], summary["images"]) == (5, 2, 7)
+
+
+# ---- dataset metrics ---------------------------------------------------------------------------
+
+def test_metric_summary_means_and_intervals():
+    from scorecam.dataset import summarize_metrics
+
+    rows = [{"status": "ok", "metrics": {"average_drop": [ad], "increase_in_confidence": [ic],
+                                         "insertion": [0.5], "deletion": [0.25]}}
+            for ad, ic in [(0.1, 1.0), (0.3, 0.0), (0.2, 0.0), (0.2, 1.0)]]
+    rows.append({"status": "error"})
+    summary = summarize_metrics(rows)
+    ad = summary["average_drop"]
+    assert ad["n"] == 4 and ad["scale"] == 100 and ad["mean"] == pytest.approx(20.0)
+    half = 1.959964 * np.std([0.1, 0.3, 0.2, 0.2], ddof=1) / 2 * 100
+    assert ad["ci95"] == pytest.approx([20.0 - half, 20.0 + half])
+    ic = summary["increase_in_confidence"]  # Wilson's interval for 2 of 4
+    assert ic["mean"] == pytest.approx(50.0) and ic["ci95"] == pytest.approx([15.0, 85.0], abs=0.05)
+    assert summary["insertion"]["ci95"] == pytest.approx([0.5, 0.5]) and summary["deletion"]["mean"] == 0.25
+
+
+def test_cli_metrics_table_and_summary(tmp_path):
+    ordinary_images(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    result = run_cli("explain", tmp_path / "in", "-o", out, "--cskip", "16", "--workers", "1", "--metrics", "-q")
+    assert result.returncode == 0, result.stderr
+    for title in ("Average Drop (%)", "Increase in Confidence (%)", "Insertion AUC", "Deletion AUC"):
+        assert title in result.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    metrics = summary["metrics"]
+    assert sorted(metrics) == ["average_drop", "deletion", "increase_in_confidence", "insertion"]
+    for value in metrics.values():
+        assert value["n"] == 2 and value["ci95"][0] <= value["mean"] <= value["ci95"][1]
+    assert 0 <= metrics["average_drop"]["mean"] <= 100
+    for row in manifest_rows(out):
+        assert len(row["metrics"]["insertion"]) == 1 and row["metric_forward_passes"] > 0
