@@ -6,8 +6,11 @@
 #   make install PREFIX=/usr/local
 # Python dependencies go into .venv (created here, from PyPI).
 
-VERSION    := 0.1.0
-SOVERSION  := 0
+# The version has one source, the SCORECAM_VERSION_* macros of include/scorecam.h; the soname
+# follows the major (symbols are only ever added within one).
+version_part = $(shell sed -n 's/^\#define SCORECAM_VERSION_$(1) \([0-9][0-9]*\)$$/\1/p' include/scorecam.h)
+VERSION    := $(call version_part,MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
+SOVERSION  := $(call version_part,MAJOR)
 PREFIX     ?= /usr/local
 BUILD      := build
 LIBDIR     := $(BUILD)/lib
