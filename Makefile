@@ -287,4 +287,11 @@ test-version: $(BUILD)/tests/version/test_version_compat $(foreach v,$(FAKE_VERS
 	LD_PRELOAD=$(abspath $(BUILD))/tests/version/fake-newer-patch.so $(BUILD)/tests/version/test_version_compat accept
 	LD_PRELOAD=$(abspath $(BUILD))/tests/version/fake-newer-major.so $(BUILD)/tests/version/test_version_compat refuse
 	LD_PRELOAD=$(abspath $(BUILD))/tests/version/fake-older.so $(BUILD)/tests/version/test_version_compat refuse
+	@# CMake's find_package applies the same rule.
+	scripts/ensure_system_deps.sh cmake:cmake
+	$(SUBST) packaging/scorecamConfigVersion.cmake.in > $(BUILD)/tests/version/scorecamConfigVersion.cmake
+	major=$(call version_part,MAJOR); minor=$(call version_part,MINOR); \
+	cmake -DCONFIG=$(BUILD)/tests/version/scorecamConfigVersion.cmake \
+	  -DREQUESTS="$$major:TRUE;$$major.$$minor:TRUE;$(VERSION):TRUE;$$major.$$((minor + 1)):FALSE;$$((major + 1)):FALSE$$( \
+	  [ $$minor -gt 0 ] && echo ";$$major.$$((minor - 1)):TRUE")" -P Tests/version/check_cmake_version.cmake
 	@echo "test-version: ok"
