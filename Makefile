@@ -255,9 +255,9 @@ wheel: lib $(VENV)/.pkg-deps
 
 sdist: $(VENV)/.pkg-deps
 	rm -f $(DIST)/scorecam-*.tar.gz
-	@mkdir -p $(DIST) $(WHEEL_WORK)
-	$(PY) -m build --sdist --outdir $(DIST) bindings/python > $(WHEEL_WORK)/sdist.log 2>&1 || { cat $(WHEEL_WORK)/sdist.log; exit 1; }
-	@! grep -i 'deprecat' $(WHEEL_WORK)/sdist.log || { echo "sdist build: deprecation warnings above"; exit 1; }
+	@mkdir -p $(DIST)
+	$(PY) -m build --sdist --outdir $(DIST) bindings/python > $(BUILD)/sdist-build.log 2>&1 || { cat $(BUILD)/sdist-build.log; exit 1; }
+	@! grep -i 'deprecat' $(BUILD)/sdist-build.log || { echo "sdist build: deprecation warnings above"; exit 1; }
 	@ls $(DIST)/scorecam-$(VERSION).tar.gz
 
 # The wheel audited, then installed into a fresh venv with no Swift on PATH: the CLI explains the
