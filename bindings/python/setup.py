@@ -96,7 +96,8 @@ class BuildLibrary(Command):
         override = os.environ.get("SCORECAM_LIBRARY")
         library = pathlib.Path(override).resolve() if override else build_library(sources())
         if not library.is_file():
-            raise SystemExit(f"scorecam: SCORECAM_LIBRARY={override} is not a file")
+            raise SystemExit(f"scorecam: SCORECAM_LIBRARY={override} is not a file (looked at {library}; "
+                             "give an absolute path: pip builds in the package's own directory)")
         package = pathlib.Path(self.build_lib) / "scorecam"
         package.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(library, package / "libscorecam.so")
