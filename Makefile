@@ -44,7 +44,7 @@ EXAMPLE_CPP := $(BUILD)/examples/explain_opencv
 TEST_PREFIX := $(abspath $(BUILD))/test-install/prefix
 SUBST      := sed -e 's|@PREFIX@|$(abspath $(PREFIX))|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@SOVERSION@|$(SOVERSION)|g'
 
-.PHONY: all lib demo demo-c python fixtures test test-swift test-c test-c-asan test-cpp test-python check-exports \
+.PHONY: all lib demo demo-c python fixtures test test-swift test-swift-example test-c test-c-asan test-cpp test-python check-exports \
         bench bench-quick install clean example-cpp test-install test-opencv-example
 
 all: lib
@@ -96,12 +96,18 @@ $(EXAMPLE_CPP): examples/cpp/explain_opencv.cpp $(CPP_HDRS) $(LIB)
 example-cpp: $(EXAMPLE_CPP) $(MODEL)
 	$(EXAMPLE_CPP) $(MODEL) $(SAMPLE) $(BUILD)/example-cpp
 
-test: test-swift test-c test-c-asan test-cpp check-exports test-python test-install test-opencv-example \
-      test-version test-wheel test-sdist
+test: test-swift test-swift-example test-c test-c-asan test-cpp check-exports test-python test-install \
+      test-opencv-example test-version test-wheel test-sdist
 	@echo "all tests passed"
 
 test-swift:
 	swift test --sanitize=address --disable-xctest
+
+# A separate Swift package that depends on this one by path and uses `import ScoreCAM`; its maps
+# must peak where the objects are (the same check as the C example's).
+test-swift-example:
+	swift build --package-path examples/swift
+	examples/swift/.build/debug/ExplainBlob | scripts/check_blob_example.sh
 
 $(BUILD)/tests/%: Tests/c/%.c Tests/c/test_util.h $(LIB)
 	@mkdir -p $(@D)
