@@ -19,16 +19,16 @@ import tempfile
 
 import numpy as np
 
+from ._deps import require
 from .imaging import to_colormap
 
 _WIDE_GRAY = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
 
 
 def _pil():
-    try:
-        from PIL import Image, ImageOps
-    except ImportError as error:
-        raise ImportError("dataset runs need Pillow: pip install pillow") from error
+    require("PIL", extra="image", purpose="reading and writing images")
+    from PIL import Image, ImageOps
+
     return Image, ImageOps
 
 

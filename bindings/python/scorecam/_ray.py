@@ -18,15 +18,12 @@ from ._pool import MAX_ATTEMPTS, died_row
 from ._work import Config, Worker, explain_image
 
 
-class RayUnavailable(ImportError):
-    pass
-
-
 def _ray():
-    try:
-        import ray
-    except ImportError:
-        raise RayUnavailable('--ray needs Ray: pip install "scorecam[ray]"') from None
+    from ._deps import require
+
+    require("ray", extra="ray", purpose="the Ray backend (--ray)")
+    import ray
+
     return ray
 
 

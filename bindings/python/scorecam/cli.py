@@ -120,9 +120,6 @@ def explain_command(args) -> int:
     except UsageError as error:
         print(f"python -m scorecam explain: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except ImportError as error:  # a missing optional dependency (Pillow, onnxruntime ...)
-        print(f"python -m scorecam explain: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
     except OSError as error:  # the output directory failing mid-run (disk full, storage gone)
         print(f"python -m scorecam explain: error: {error}", file=sys.stderr)
         return EXIT_FAILED

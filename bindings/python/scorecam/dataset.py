@@ -183,7 +183,7 @@ class _Display:
 
 def _describe_row(row: dict) -> str:
     top = ", ".join(f"{p['class']} {p['label']} ({p['probability']:.3f})" for p in row["predictions"][:3])
-    return (f"{row['input']}: {top} | {len(row['targets'])} classes, {row['forward_passes']} forward passes, "
+    return (f"{row['input']}: predicted {top} | {len(row['targets'])} classes, {row['forward_passes']} forward passes, "
             f"{row['seconds']:.2f} s")
 
 
@@ -245,10 +245,7 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
         from . import _ray
 
         Worker(config)  # model, layer, classes and engine options checked before Ray starts
-        try:
-            started_ray = _ray.connect(ray_address, workers or cores)
-        except _ray.RayUnavailable as error:
-            raise UsageError(str(error)) from None
+        started_ray = _ray.connect(ray_address, workers or cores)  # MissingDependencyError without Ray
         cluster = _ray.cluster_cpus()
         count = workers or cluster
         # CPUs per actor (fractional when asked for more actors than CPUs, so all get placed).

@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 
+from ._deps import require
+
 
 class OnnxModel:
     """path: an .onnx file; layer: the name of the intermediate tensor to explain (e.g. the last
@@ -13,11 +15,10 @@ class OnnxModel:
     threads: ONNX Runtime intra-op threads (0 = its default)."""
 
     def __init__(self, path: str | os.PathLike, layer: str, *, output: str | None = None, threads: int = 0):
-        try:
-            import onnx
-            import onnxruntime
-        except ImportError as error:
-            raise ImportError("OnnxModel needs onnx and onnxruntime: pip install 'scorecam[onnx]'") from error
+        require("onnx", "onnxruntime", extra="onnx", purpose="OnnxModel")
+        import onnx
+        import onnxruntime
+
         model = onnx.load(os.fspath(path))
         graph = model.graph
         produced = {name for node in graph.node for name in node.output}
