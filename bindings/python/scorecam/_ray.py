@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 
 from ._inputs import Item
 from ._pool import MAX_ATTEMPTS, died_row
+from ._usage import UsageError
 from ._work import Config, Worker, explain_image
 
 
@@ -44,11 +45,16 @@ def connect(address: str | None, cpus: int | None) -> bool:
     ray = _ray()
     if ray.is_initialized():
         return False
-    if address in (None, "", "local"):
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
-    else:
-        ray.init(address=address, log_to_driver=False, configure_logging=False)
+    try:
+        if address in (None, "", "local"):
+            ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False)
+        else:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    except Exception as error:  # noqa: BLE001 - Ray's own words for an unreachable cluster
+        where = "a local Ray" if address in (None, "", "local") else f"the Ray cluster at {address}"
+        text = str(error).strip().splitlines()
+        raise UsageError(f"cannot start {where}: {text[0] if text else type(error).__name__}") from None
     return True
 
 

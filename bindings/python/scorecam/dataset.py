@@ -233,18 +233,22 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
                     layer=layer, size=size, classes=classes, top=top, cskip=cskip, preset=preset,
                     method=method, adaptive=adaptive, batch_size=batch_size, metrics=metrics,
                     save_maps=save_maps)
+    # Model, layer, classes and engine options are checked before anything is touched; with one
+    # local worker this is the worker.
+    cores = _pool.usable_cores()
+    probe = Worker(dataclasses.replace(config, threads=cores))
+
     manifest = _manifest.Manifest(out)
     done, kept = manifest.prepare((i.key for i in items), config.identity(), overwrite)
     _images.remove_temporaries(out)
     todo = [item for item in items if item.key not in done]
 
     # The backend and its size; workers x model threads <= cores.
-    cores = _pool.usable_cores()
     started_ray = False
     if ray_address is not None:
         from . import _ray
 
-        Worker(config)  # model, layer, classes and engine options checked before Ray starts
+        del probe
         started_ray = _ray.connect(ray_address, workers or cores)  # MissingDependencyError without Ray
         cluster = _ray.cluster_cpus()
         count = workers or cluster
@@ -256,10 +260,8 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
         backend = "process" if count == 1 else "pool"
         threads = max(1, cores // count)
     config = dataclasses.replace(config, threads=threads)
-    if backend != "ray":
-        probe = Worker(config)  # model, layer, classes and engine options checked before any image
-        if backend == "pool":
-            del probe  # the workers load their own
+    if backend == "pool":
+        del probe  # the workers load their own
 
     summary = Summary(total=len(items), ok=0, failed=0, skipped=len(done), seconds=0.0, out_dir=out,
                       manifest=manifest.path, backend=backend, workers=count)
