@@ -11,6 +11,7 @@ Needs `pip install "scorecam[ray]"`; imported only when a run asks for Ray.
 from __future__ import annotations
 
 import collections
+import socket
 from typing import Callable, Sequence
 
 from ._inputs import Item
@@ -38,6 +39,19 @@ class ExplainActor:
         return explain_image(self.worker, key, path)
 
 
+def _check_reachable(address: str) -> None:
+    """A HOST:PORT or ray://HOST:PORT that nothing listens on makes ray.init wait for minutes:
+    try the port first (a few seconds) and say so in one line."""
+    target = address[len("ray://"):] if address.startswith("ray://") else address
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms: Ray's own checks
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+    except OSError as error:
+        raise UsageError(f"cannot reach the Ray cluster at {address}: {error.strerror or error}") from None
+
+
 def connect(address: str | None, cpus: int | None) -> bool:
     """Joins the cluster at `address` ("auto", "ray://host:10001", "host:6379"), or starts a
     local Ray with `cpus` CPUs when address is None or "local". Returns True if this call started
@@ -50,11 +64,14 @@ def connect(address: str | None, cpus: int | None) -> bool:
             ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False,
                      configure_logging=False)
         else:
+            _check_reachable(address)
             ray.init(address=address, log_to_driver=False, configure_logging=False)
+    except UsageError:
+        raise
     except Exception as error:  # noqa: BLE001 - Ray's own words for an unreachable cluster
-        where = "a local Ray" if address in (None, "", "local") else f"the Ray cluster at {address}"
+        what = "start a local Ray" if address in (None, "", "local") else f"connect to the Ray cluster at {address}"
         text = str(error).strip().splitlines()
-        raise UsageError(f"cannot start {where}: {text[0] if text else type(error).__name__}") from None
+        raise UsageError(f"cannot {what}: {text[0] if text else type(error).__name__}") from None
     return True
 
 

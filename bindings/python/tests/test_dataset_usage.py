@@ -25,6 +25,7 @@ CASES = {
     "layer not found": (["--model", "{model}", "--layer", "no_such_layer"], "has no tensor named 'no_such_layer'"),
     "list file missing": (["--list", "no-such-list.txt"], "cannot read the list file no-such-list.txt"),
     "cskip 0": (["--cskip", "0"], "--cskip: must be at least 1"),
+    "ray unreachable": (["--ray=127.0.0.1:1"], "cannot reach the Ray cluster at 127.0.0.1:1"),
 }
 
 
