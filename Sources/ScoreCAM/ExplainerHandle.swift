@@ -10,6 +10,8 @@ final class ExplainerHandle {
     var progress: (fn: scorecam_progress_fn, userData: UnsafeMutableRawPointer?)?
     var message = OwnedMessage()
     var details: (images: [ImageDetails], numTargets: Int)?
+    /// The batch buffers, kept across computes (no page faults per run).
+    let batchBuffers = BatchBufferCache()
 
     static func from(_ pointer: OpaquePointer?) -> ExplainerHandle? {
         pointer.map { Unmanaged<ExplainerHandle>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }

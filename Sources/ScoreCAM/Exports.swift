@@ -207,12 +207,13 @@ public func scorecam_explainer_compute(
         let mapSize = handle.parameters.mapAtActivationSize ? (ah, aw) : (h, w)
         _ = try elementCount([b, numTargets, mapSize.0, mapSize.1], "the maps")
 
-        let explainer = Explainer(
+        var explainer = Explainer(
             parameters: handle.parameters,
             input: TensorView(input, b, c, h, w),
             activations: TensorView(activations, b, k, ah, aw),
             targets: targets.map { t in (0..<numTargets).map { Int(t[$0]) } } ?? [],
             numTargets: numTargets)
+        explainer.batchBuffers = handle.batchBuffers
         let images = try explainer.run(host: host, maps: maps, mapsCapacity: mapsCapacity)
         handle.details = (images, numTargets)
     }

@@ -49,9 +49,10 @@ final class ForwardPipeline<Builder: BatchBuilder, Host: ModelHost> {
     private let scores: FloatBuffer
 
     /// maxItems: the most items one `score` call will get (sizes the buffers); total: the masked
-    /// images the whole run may need, for progress.
+    /// images the whole run may need, for progress; cache: where the batch buffers are kept
+    /// between runs (nil: allocated for this run only).
     init(builder: Builder, host: Host, parameters: Parameters, targets: [Int], numTargets: Int,
-         maxItems: Int, total: Int) throws(EngineError) {
+         maxItems: Int, total: Int, cache: BatchBufferCache? = nil) throws(EngineError) {
         self.builder = builder
         self.host = host
         self.parameters = parameters
@@ -63,7 +64,11 @@ final class ForwardPipeline<Builder: BatchBuilder, Host: ModelHost> {
         guard !overflow else {
             throw EngineError(.outOfMemory, "a batch of \(batch) images of \(builder.input.imageSize) floats overflows")
         }
-        buffers = [try FloatBuffer(count: batchFloats), try FloatBuffer(count: batchFloats)]
+        if let cache {
+            buffers = try cache.pair(floats: batchFloats)
+        } else {
+            buffers = [try FloatBuffer(count: batchFloats), try FloatBuffer(count: batchFloats)]
+        }
         outputs = try FloatBuffer(count: batch * host.outputDim)
         scores = try FloatBuffer(count: batch * numTargets)
     }

@@ -53,16 +53,25 @@ struct MaskBuilder: @unchecked Sendable {
 
     /// The normalized mask of a channel, H x W, into `plane`.
     func mask(image: Int, channel: Int, into plane: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let (lo, scale) = pendingMask(image: image, channel: channel, into: plane, scratch: scratch)
+        applyNormalization(plane, count: input.planeSize, lo: lo, scale: scale)
+    }
+
+    /// The mask of a channel into `plane` with its normalization still to apply: the normalized
+    /// mask is (plane - lo) * scale. Folding it into the masking multiply saves a pass over the
+    /// plane; the resampler finds the range while it writes. (0, 1) when `plane` is final already.
+    func pendingMask(image: Int, channel: Int, into plane: UnsafeMutablePointer<Float>,
+                     scratch: UnsafeMutablePointer<Float>) -> (lo: Float, scale: Float) {
         let source = activations.plane(image, channel)
         if parameters.normalizeMaskFirst {
             let low = scratch + resampler.scratchCount
             low.update(from: source, count: activations.planeSize)
             normalizeMinMax(low, count: activations.planeSize, eps: parameters.normEps)
             resampler.resize(low, into: plane, scratch: scratch)
-        } else {
-            resampler.resize(source, into: plane, scratch: scratch)
-            normalizeMinMax(plane, count: input.planeSize, eps: parameters.normEps)
+            return (0, 1)
         }
+        let (lo, hi) = resampler.resize(source, into: plane, scratch: scratch)
+        return (lo, normalizationScale(lo: lo, hi: hi, eps: parameters.normEps))
     }
 
     private func buildOne(_ item: WorkItem, into dst: UnsafeMutablePointer<Float>,
@@ -73,29 +82,27 @@ struct MaskBuilder: @unchecked Sendable {
             dst.update(from: image, count: input.imageSize)
             return
         }
-        mask(image: item.image, channel: channel, into: plane, scratch: scratch)
+        var (lo, scale) = pendingMask(image: item.image, channel: channel, into: plane, scratch: scratch)
         switch parameters.method {
         case .scoreCAM:
             break
         case .ssCAM:
+            applyNormalization(plane, count: size, lo: lo, scale: scale)
+            (lo, scale) = (0, 1)
             var noise = GaussianNoise(seed: parameters.seed, stream: [item.image, channel, item.sample],
                                       std: Float(parameters.noiseStd))
             for i in 0..<size { plane[i] += noise.next() }
         case .isCAM:
+            applyNormalization(plane, count: size, lo: lo, scale: scale)
+            (lo, scale) = (0, 1)
             // torchcam: the i-th (1-based) pass scales the masked input by sum_{j<=i} j / N.
             let n = Float(parameters.samplesPerChannel), i = Float(item.sample + 1)
             let coefficient = i * (i + 1) / (2 * n)
             for p in 0..<size { plane[p] *= coefficient }
         }
-        let b = parameters.baseline
         for c in 0..<input.c {
-            let x = image + c * size
-            let out = dst + c * size
-            if b == 0 {
-                for i in 0..<size { out[i] = x[i] * plane[i] }
-            } else {
-                for i in 0..<size { out[i] = b + (x[i] - b) * plane[i] }
-            }
+            maskMultiply(image + c * size, mask: plane, count: size, lo: lo, scale: scale,
+                         baseline: parameters.baseline, into: dst + c * size)
         }
     }
 }
@@ -103,14 +110,8 @@ struct MaskBuilder: @unchecked Sendable {
 /// x = (x - min) / (max - min + eps), in place; a constant plane with eps = 0 becomes zeros
 /// instead of 0 / 0.
 func normalizeMinMax(_ x: UnsafeMutablePointer<Float>, count: Int, eps: Double) {
-    var lo = x[0], hi = x[0]
-    for i in 1..<count {
-        lo = Swift.min(lo, x[i])
-        hi = Swift.max(hi, x[i])
-    }
-    let range = Double(hi - lo) + eps
-    let scale = range > 0 ? Float(1 / range) : 0
-    for i in 0..<count { x[i] = (x[i] - lo) * scale }
+    let (lo, hi) = minMax(x, count: count)
+    applyNormalization(x, count: count, lo: lo, scale: normalizationScale(lo: lo, hi: hi, eps: eps))
 }
 
 /// Reproducible N(0, std^2) samples for one (image, channel, sample) stream, independent of
