@@ -87,32 +87,73 @@ func applyNormalization(_ x: UnsafeMutablePointer<Float>, count: Int, lo: Float,
     }
 }
 
-/// One channel of a masked image: out = b + (x - b) * m with m = (mask - lo) * scale, the mask's
-/// normalization folded in ((lo, scale) = (0, 1) for a mask normalized already: exact, since
-/// (m - 0) * 1 == m). With b == 0 the classic out = x * m.
-func maskMultiply(_ x: UnsafePointer<Float>, mask: UnsafePointer<Float>, count: Int, lo: Float, scale: Float,
-                  baseline b: Float, into out: UnsafeMutablePointer<Float>) {
-    let loLanes = FloatLanes(repeating: lo), scaleLanes = FloatLanes(repeating: scale)
-    var i = 0
-    if b == 0 {
-        while i + 8 <= count {
-            storeLanes(loadLanes(x + i) * ((loadLanes(mask + i) - loLanes) * scaleLanes), out + i)
-            i += 8
+/// A masked image: out_c = b + (x_c - b) * m for every channel c, with m = (mask - lo) * scale,
+/// the mask's normalization folded in ((lo, scale) = (0, 1) for a mask normalized already: exact,
+/// since (m - 0) * 1 == m). With b == 0 the classic out_c = x_c * m. x and out hold `channels`
+/// planes of `count` floats. Three channels (RGB) go in one pass over the mask, m computed once
+/// per pixel; other counts one channel at a time.
+func maskMultiply(_ x: UnsafePointer<Float>, mask: UnsafePointer<Float>, count: Int, channels: Int,
+                  lo: Float, scale: Float, baseline b: Float, into out: UnsafeMutablePointer<Float>) {
+    guard channels == 3 else {
+        for c in 0..<channels {
+            maskMultiplyPlanes(x + c * count, nil, nil, mask: mask, count: count, lo: lo, scale: scale, baseline: b,
+                               into: out + c * count, nil, nil)
         }
-        while i < count {
-            out[i] = x[i] * ((mask[i] - lo) * scale)
-            i += 1
+        return
+    }
+    maskMultiplyPlanes(x, x + count, x + 2 * count, mask: mask, count: count, lo: lo, scale: scale, baseline: b,
+                       into: out, out + count, out + 2 * count)
+}
+
+/// One, or three (x1, x2 and o1, o2 given), planes of a masked image.
+@inline(__always)
+private func maskMultiplyPlanes(_ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>?, _ x2: UnsafePointer<Float>?,
+                                mask: UnsafePointer<Float>, count: Int, lo: Float, scale: Float, baseline b: Float,
+                                into o0: UnsafeMutablePointer<Float>, _ o1: UnsafeMutablePointer<Float>?,
+                                _ o2: UnsafeMutablePointer<Float>?) {
+    let loLanes = FloatLanes(repeating: lo), scaleLanes = FloatLanes(repeating: scale)
+    let bLanes = FloatLanes(repeating: b)
+    let blocks = count / 8
+    if let x1, let x2, let o1, let o2 {
+        if b == 0 {
+            for block in 0..<blocks {
+                let i = block &* 8
+                let m = (loadLanes(mask + i) - loLanes) * scaleLanes
+                storeLanes(loadLanes(x0 + i) * m, o0 + i)
+                storeLanes(loadLanes(x1 + i) * m, o1 + i)
+                storeLanes(loadLanes(x2 + i) * m, o2 + i)
+            }
+        } else {
+            for block in 0..<blocks {
+                let i = block &* 8
+                let m = (loadLanes(mask + i) - loLanes) * scaleLanes
+                storeLanes(bLanes + (loadLanes(x0 + i) - bLanes) * m, o0 + i)
+                storeLanes(bLanes + (loadLanes(x1 + i) - bLanes) * m, o1 + i)
+                storeLanes(bLanes + (loadLanes(x2 + i) - bLanes) * m, o2 + i)
+            }
+        }
+        for i in (blocks * 8)..<count {
+            let m = (mask[i] - lo) * scale
+            o0[i] = b == 0 ? x0[i] * m : b + (x0[i] - b) * m
+            o1[i] = b == 0 ? x1[i] * m : b + (x1[i] - b) * m
+            o2[i] = b == 0 ? x2[i] * m : b + (x2[i] - b) * m
+        }
+        return
+    }
+    if b == 0 {
+        for block in 0..<blocks {
+            let i = block &* 8
+            storeLanes(loadLanes(x0 + i) * ((loadLanes(mask + i) - loLanes) * scaleLanes), o0 + i)
         }
     } else {
-        let bLanes = FloatLanes(repeating: b)
-        while i + 8 <= count {
-            storeLanes(bLanes + (loadLanes(x + i) - bLanes) * ((loadLanes(mask + i) - loLanes) * scaleLanes), out + i)
-            i += 8
+        for block in 0..<blocks {
+            let i = block &* 8
+            storeLanes(bLanes + (loadLanes(x0 + i) - bLanes) * ((loadLanes(mask + i) - loLanes) * scaleLanes), o0 + i)
         }
-        while i < count {
-            out[i] = b + (x[i] - b) * ((mask[i] - lo) * scale)
-            i += 1
-        }
+    }
+    for i in (blocks * 8)..<count {
+        let m = (mask[i] - lo) * scale
+        o0[i] = b == 0 ? x0[i] * m : b + (x0[i] - b) * m
     }
 }
 

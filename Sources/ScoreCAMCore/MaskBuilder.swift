@@ -100,10 +100,8 @@ struct MaskBuilder: @unchecked Sendable {
             let coefficient = i * (i + 1) / (2 * n)
             for p in 0..<size { plane[p] *= coefficient }
         }
-        for c in 0..<input.c {
-            maskMultiply(image + c * size, mask: plane, count: size, lo: lo, scale: scale,
-                         baseline: parameters.baseline, into: dst + c * size)
-        }
+        maskMultiply(image, mask: plane, count: size, channels: input.c, lo: lo, scale: scale,
+                     baseline: parameters.baseline, into: dst)
     }
 }
 

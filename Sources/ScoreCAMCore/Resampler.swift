@@ -75,16 +75,32 @@ public struct Resampler: Sendable {
     @discardableResult
     public func resize(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
                        scratch: UnsafeMutablePointer<Float>) -> (lo: Float, hi: Float) {
+        // The horizontal pass, output column by output column: a column's taps and weights are
+        // read once for all input rows.
         columns.indices.withUnsafeBufferPointer { ci in
             columns.weights.withUnsafeBufferPointer { cw in
                 let taps = columns.taps
-                for r in 0..<inHeight {
-                    let srcRow = src + r * inWidth
-                    let tmpRow = scratch + r * outWidth
-                    for x in 0..<outWidth {
+                for x in 0..<outWidth {
+                    let index = ci.baseAddress! + x * taps, weight = cw.baseAddress! + x * taps
+                    if taps == 4 {
+                        let (i0, i1, i2, i3) = (index[0], index[1], index[2], index[3])
+                        let (w0, w1, w2, w3) = (weight[0], weight[1], weight[2], weight[3])
+                        for r in 0..<inHeight {
+                            let srcRow = src + r * inWidth
+                            var sum: Float = 0
+                            sum += w0 * srcRow[i0]
+                            sum += w1 * srcRow[i1]
+                            sum += w2 * srcRow[i2]
+                            sum += w3 * srcRow[i3]
+                            scratch[r * outWidth + x] = sum
+                        }
+                        continue
+                    }
+                    for r in 0..<inHeight {
+                        let srcRow = src + r * inWidth
                         var sum: Float = 0
-                        for j in 0..<taps { sum += cw[x * taps + j] * srcRow[ci[x * taps + j]] }
-                        tmpRow[x] = sum
+                        for j in 0..<taps { sum += weight[j] * srcRow[index[j]] }
+                        scratch[r * outWidth + x] = sum
                     }
                 }
             }
