@@ -55,7 +55,8 @@ public struct Explainer {
         let planned = plans.reduce(0) { $0 + $1.count } * samples + (needsBase ? input.n : 0)
         let chunk = adaptive ? parameters.adaptiveStep * samples : planned
         let pipeline = try ForwardPipeline(
-            builder: MaskBuilder(input: input, activations: activations, parameters: parameters), host: host,
+            builder: MaskBuilder(input: input, activations: activations, parameters: parameters,
+                                 masksOnly: host.takesMasks), host: host,
             parameters: parameters, targets: targets, numTargets: numTargets,
             maxItems: Swift.max(chunk, needsBase ? input.n : 0), total: planned, cache: batchBuffers)
 

@@ -23,15 +23,19 @@ struct MaskBuilder: @unchecked Sendable {
     let activations: TensorView
     let resampler: Resampler
     let parameters: Parameters
+    /// Masks mode: a batch holds the masks M' (h x w each), not the masked images; the host forms
+    /// the masked images on its device.
+    let masksOnly: Bool
 
-    init(input: TensorView, activations: TensorView, parameters: Parameters) {
+    init(input: TensorView, activations: TensorView, parameters: Parameters, masksOnly: Bool = false) {
         self.input = input
         self.activations = activations
         self.parameters = parameters
+        self.masksOnly = masksOnly
         resampler = Resampler(from: (activations.h, activations.w), to: (input.h, input.w), mode: parameters.upsample)
     }
 
-    /// Writes items[i] into batch + i * imageSize, items spread over the worker threads.
+    /// Writes items[i] into batch + i * itemFloats, items spread over the worker threads.
     func build(_ items: ArraySlice<WorkItem>, into batch: UnsafeMutablePointer<Float>) {
         let first = items.startIndex
         nonisolated(unsafe) let batch = batch
@@ -43,9 +47,20 @@ struct MaskBuilder: @unchecked Sendable {
                 scratch.deallocate()
             }
             for i in indices {
-                buildOne(items[first + i], into: batch + i * input.imageSize, plane: plane, scratch: scratch)
+                buildOne(items[first + i], into: batch + i * itemFloats, plane: plane, scratch: scratch)
             }
         }
+    }
+
+    var itemFloats: Int { masksOnly ? input.planeSize : input.imageSize }
+
+    func forward<Host: ModelHost>(_ host: Host, batch: UnsafePointer<Float>, items: ArraySlice<WorkItem>,
+                                  outputs: UnsafeMutablePointer<Float>) throws(EngineError) {
+        guard masksOnly else {
+            try host.forward(batch, count: items.count, c: input.c, h: input.h, w: input.w, outputs: outputs)
+            return
+        }
+        try host.forwardMasks(batch, images: items.map(\.image), input: input, outputs: outputs)
     }
 
     /// Floats of per-thread scratch `mask` needs: the resampler's, then one activation plane.
@@ -79,27 +94,31 @@ struct MaskBuilder: @unchecked Sendable {
         let size = input.planeSize
         let image = input.data + item.image * input.imageSize
         guard let channel = item.channel else {
-            dst.update(from: image, count: input.imageSize)
+            // The unmasked image; in masks mode, the all-ones mask.
+            if masksOnly { dst.update(repeating: 1, count: size) } else { dst.update(from: image, count: input.imageSize) }
             return
         }
+        // In masks mode the mask is the output: it is built in place, normalized there.
+        let plane = masksOnly ? dst : plane
         var (lo, scale) = pendingMask(image: item.image, channel: channel, into: plane, scratch: scratch)
+        if masksOnly || parameters.method != .scoreCAM {
+            applyNormalization(plane, count: size, lo: lo, scale: scale)
+            (lo, scale) = (0, 1)
+        }
         switch parameters.method {
         case .scoreCAM:
             break
         case .ssCAM:
-            applyNormalization(plane, count: size, lo: lo, scale: scale)
-            (lo, scale) = (0, 1)
             var noise = GaussianNoise(seed: parameters.seed, stream: [item.image, channel, item.sample],
                                       std: Float(parameters.noiseStd))
             for i in 0..<size { plane[i] += noise.next() }
         case .isCAM:
-            applyNormalization(plane, count: size, lo: lo, scale: scale)
-            (lo, scale) = (0, 1)
             // torchcam: the i-th (1-based) pass scales the masked input by sum_{j<=i} j / N.
             let n = Float(parameters.samplesPerChannel), i = Float(item.sample + 1)
             let coefficient = i * (i + 1) / (2 * n)
             for p in 0..<size { plane[p] *= coefficient }
         }
+        if masksOnly { return }
         maskMultiply(image, mask: plane, count: size, channels: input.c, lo: lo, scale: scale,
                      baseline: parameters.baseline, into: dst)
     }
