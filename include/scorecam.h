@@ -243,6 +243,8 @@ int scorecam_explainer_get_map_size(int64_t *map_h, int64_t *map_w, const scorec
  *   targets      num_targets class indices in [0, output_dim), or, with a scoring callback,
  *                anything the callback understands (may then be NULL)
  * Every target is scored from the same set of masked forward passes.
+ * The explainer keeps its two batch buffers (2 x BATCH_SIZE masked images, or masks in masks mode)
+ * for the next compute, so repeated computes do not fault their memory in again; destroy frees them.
  */
 int scorecam_explainer_compute(float *maps, size_t maps_capacity, scorecam_explainer *explainer,
                                const float *input, int64_t b, int64_t c, int64_t h, int64_t w,
