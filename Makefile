@@ -200,6 +200,20 @@ bench: lib python $(VENV)/.bench-deps
 bench-quick:
 	$(MAKE) --no-print-directory bench BENCH_ARGS=--quick
 
+# ---- performance (issue 13) ----
+# The torch forward's layout, grad mode and allocator; the seed API against the seed's code
+# ($SCORECAM_SEED_CODE); the GPU benchmark (one call on a GPU machine; --dry-run checks it on the CPU).
+.PHONY: bench-torch bench-gpu bench-gpu-dry-run
+bench-torch: python $(VENV)/.bench-deps
+	$(PY) bench/torch_layout.py forward
+	$(PY) bench/torch_layout.py seed --rounds 2
+
+bench-gpu: lib
+	bench/gpu.sh
+
+bench-gpu-dry-run: lib $(VENV)/.test-deps
+	PYTHON=$(abspath $(PY)) bench/gpu.sh --dry-run
+
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/cmake/scorecam
 	install -m 644 include/scorecam.h bindings/cpp/scorecam.hpp $(DESTDIR)$(PREFIX)/include/

@@ -114,6 +114,30 @@ int scorecam_explainer_set_scoring(scorecam_explainer *explainer, scorecam_scori
 int scorecam_explainer_set_progress(scorecam_explainer *explainer, scorecam_progress_fn fn,
                                     void *user_data);
 
+/* -- added in 0.1: masks mode, for hosts whose model runs on a device (GPU) -- */
+
+/* The model in masks mode: the engine hands over masks instead of masked images and the host forms
+ * the masked images itself, on its device: c times fewer bytes to copy per pass, no multiply on the
+ * host CPU.
+ *   masks   n x 1 x h x w: mask i, normalized (with the method's noise or scale applied); the
+ *           unmasked pass, when the run needs one, comes as an all-ones mask
+ *   images  n indices into input: the image mask i applies to
+ *   input   b x c x h x w: the input given to compute; the same pointer and contents for every
+ *           call of one compute (a device host uploads it once)
+ * The masked image i is baseline + (input[images[i]] - baseline) * masks[i], broadcast over the c
+ * channels (baseline: SCORECAM_PARAM_BASELINE, default 0: input * mask), exactly what the forward
+ * callback would receive. Write n x output_dim floats into outputs. The engine's buffers are valid
+ * only during the call. */
+typedef int (*scorecam_masks_forward_fn)(void *user_data, const float *masks, const int64_t *images,
+                                         int64_t n, const float *input, int64_t b, int64_t c,
+                                         int64_t h, int64_t w, float *outputs, int64_t output_dim);
+
+/* Registers a masks-mode model; output_dim (D) is the length of one output row. While one is set,
+ * compute calls it instead of the forward callback (which compute then does not need); evaluate
+ * always uses the forward callback. fn NULL unsets it. */
+int scorecam_explainer_set_masks_forward(scorecam_explainer *explainer, scorecam_masks_forward_fn fn,
+                                         int64_t output_dim, void *user_data);
+
 /* ---- parameters ------------------------------------------------------------------------------ */
 
 /* Parameters are numbers (double); integer parameters must be given as integral values. */
@@ -221,6 +245,8 @@ int scorecam_explainer_get_map_size(int64_t *map_h, int64_t *map_w, const scorec
  *   targets      num_targets class indices in [0, output_dim), or, with a scoring callback,
  *                anything the callback understands (may then be NULL)
  * Every target is scored from the same set of masked forward passes.
+ * The explainer keeps its two batch buffers (2 x BATCH_SIZE masked images, or masks in masks mode)
+ * for the next compute, so repeated computes do not fault their memory in again; destroy frees them.
  */
 int scorecam_explainer_compute(float *maps, size_t maps_capacity, scorecam_explainer *explainer,
                                const float *input, int64_t b, int64_t c, int64_t h, int64_t w,

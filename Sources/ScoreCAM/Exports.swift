@@ -44,16 +44,19 @@ private func elementCount(_ dims: [Int], _ what: String) throws(ABIError) -> Int
 }
 
 /// The registered callbacks as the engine's host, after the checks compute and evaluate share.
+/// masksMode: compute's, where a registered masks forward replaces the forward.
 private func callbackHost(_ handle: ExplainerHandle, targets: UnsafePointer<Int64>?,
-                          numTargets: Int) throws(ABIError) -> CallbackHost {
-    guard let forward = handle.forward else {
+                          numTargets: Int, masksMode: Bool = false) throws(ABIError) -> CallbackHost {
+    let masksForward = masksMode ? handle.masksForward : nil
+    guard handle.forward != nil || masksForward != nil else {
         throw ABIError(SCORECAM_E_NO_FORWARD, "no forward callback: call scorecam_explainer_set_forward() first")
     }
     guard numTargets > 0 else { throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "num_targets must be at least 1") }
     guard handle.scoring != nil || targets != nil else {
         throw ABIError(SCORECAM_E_NULL_POINTER, "targets is NULL and no scoring callback is registered")
     }
-    return CallbackHost(handle, forward: forward, targets: targets)
+    if let masksForward { return CallbackHost(handle, masksForward: masksForward, targets: targets) }
+    return CallbackHost(handle, forward: handle.forward!, targets: targets)
 }
 
 // MARK: - version and status
@@ -115,6 +118,23 @@ public func scorecam_explainer_set_forward(_ explainer: OpaquePointer?, _ fn: sc
             throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "output_dim must be positive, got \(outputDim)")
         }
         handle.forward = (fn, Int(outputDim), userData)
+    }
+}
+
+@c @implementation
+public func scorecam_explainer_set_masks_forward(_ explainer: OpaquePointer?, _ fn: scorecam_masks_forward_fn?,
+                                                 _ outputDim: Int64, _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    let handle = ExplainerHandle.from(explainer)
+    return exported(handle) {
+        let handle = try required(handle, "explainer")
+        guard let fn else {
+            handle.masksForward = nil
+            return
+        }
+        guard outputDim > 0 else {
+            throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "output_dim must be positive, got \(outputDim)")
+        }
+        handle.masksForward = (fn, Int(outputDim), userData)
     }
 }
 
@@ -199,7 +219,7 @@ public func scorecam_explainer_compute(
         let maps = try required(maps, "maps")
         let input = try required(input, "input")
         let activations = try required(activations, "activations")
-        let host = try callbackHost(handle, targets: targets, numTargets: numTargets)
+        let host = try callbackHost(handle, targets: targets, numTargets: numTargets, masksMode: true)
         let (b, c, h, w) = (try positive(b, "b"), try positive(c, "c"), try positive(h, "h"), try positive(w, "w"))
         let (k, ah, aw) = (try positive(k, "k"), try positive(ah, "ah"), try positive(aw, "aw"))
         _ = try elementCount([b, c, h, w], "the input")
@@ -207,12 +227,13 @@ public func scorecam_explainer_compute(
         let mapSize = handle.parameters.mapAtActivationSize ? (ah, aw) : (h, w)
         _ = try elementCount([b, numTargets, mapSize.0, mapSize.1], "the maps")
 
-        let explainer = Explainer(
+        var explainer = Explainer(
             parameters: handle.parameters,
             input: TensorView(input, b, c, h, w),
             activations: TensorView(activations, b, k, ah, aw),
             targets: targets.map { t in (0..<numTargets).map { Int(t[$0]) } } ?? [],
             numTargets: numTargets)
+        explainer.batchBuffers = handle.batchBuffers
         let images = try explainer.run(host: host, maps: maps, mapsCapacity: mapsCapacity)
         handle.details = (images, numTargets)
     }

@@ -22,6 +22,8 @@ public struct Explainer {
     public let activations: TensorView
     public let targets: [Int]
     public let numTargets: Int
+    /// Where the batch buffers are kept between runs (nil: allocated for each run).
+    public var batchBuffers: BatchBufferCache?
 
     public init(parameters: Parameters, input: TensorView, activations: TensorView,
                 targets: [Int], numTargets: Int) {
@@ -53,9 +55,10 @@ public struct Explainer {
         let planned = plans.reduce(0) { $0 + $1.count } * samples + (needsBase ? input.n : 0)
         let chunk = adaptive ? parameters.adaptiveStep * samples : planned
         let pipeline = try ForwardPipeline(
-            builder: MaskBuilder(input: input, activations: activations, parameters: parameters), host: host,
+            builder: MaskBuilder(input: input, activations: activations, parameters: parameters,
+                                 masksOnly: host.takesMasks), host: host,
             parameters: parameters, targets: targets, numTargets: numTargets,
-            maxItems: Swift.max(chunk, needsBase ? input.n : 0), total: planned)
+            maxItems: Swift.max(chunk, needsBase ? input.n : 0), total: planned, cache: batchBuffers)
 
         let base: [[Float]] = needsBase
             ? try perImage(pipeline.score((0..<input.n).map { WorkItem(image: $0, channel: nil) }))

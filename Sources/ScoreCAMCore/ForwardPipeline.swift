@@ -6,8 +6,22 @@ protocol BatchBuilder: Sendable {
     associatedtype Item: Sendable
     /// The shape of one model input (the explained input's).
     var input: TensorView { get }
-    /// Writes items[i] into batch + i * input.imageSize.
+    /// Writes items[i] into batch + i * itemFloats.
     func build(_ items: ArraySlice<Item>, into batch: UnsafeMutablePointer<Float>)
+    /// Floats one item takes in a batch: a model input (input.imageSize), or a mask in masks mode.
+    var itemFloats: Int { get }
+    /// Runs the host's model on a built batch of items.
+    func forward<Host: ModelHost>(_ host: Host, batch: UnsafePointer<Float>, items: ArraySlice<Item>,
+                                  outputs: UnsafeMutablePointer<Float>) throws(EngineError)
+}
+
+extension BatchBuilder {
+    var itemFloats: Int { input.imageSize }
+
+    func forward<Host: ModelHost>(_ host: Host, batch: UnsafePointer<Float>, items: ArraySlice<Item>,
+                                  outputs: UnsafeMutablePointer<Float>) throws(EngineError) {
+        try host.forward(batch, count: items.count, c: input.c, h: input.h, w: input.w, outputs: outputs)
+    }
 }
 
 extension MaskBuilder: BatchBuilder {}
@@ -49,9 +63,10 @@ final class ForwardPipeline<Builder: BatchBuilder, Host: ModelHost> {
     private let scores: FloatBuffer
 
     /// maxItems: the most items one `score` call will get (sizes the buffers); total: the masked
-    /// images the whole run may need, for progress.
+    /// images the whole run may need, for progress; cache: where the batch buffers are kept
+    /// between runs (nil: allocated for this run only).
     init(builder: Builder, host: Host, parameters: Parameters, targets: [Int], numTargets: Int,
-         maxItems: Int, total: Int) throws(EngineError) {
+         maxItems: Int, total: Int, cache: BatchBufferCache? = nil) throws(EngineError) {
         self.builder = builder
         self.host = host
         self.parameters = parameters
@@ -59,11 +74,15 @@ final class ForwardPipeline<Builder: BatchBuilder, Host: ModelHost> {
         self.numTargets = numTargets
         self.total = total
         batch = Swift.max(1, Swift.min(parameters.batchSize, maxItems))
-        let (batchFloats, overflow) = batch.multipliedReportingOverflow(by: builder.input.imageSize)
+        let (batchFloats, overflow) = batch.multipliedReportingOverflow(by: builder.itemFloats)
         guard !overflow else {
-            throw EngineError(.outOfMemory, "a batch of \(batch) images of \(builder.input.imageSize) floats overflows")
+            throw EngineError(.outOfMemory, "a batch of \(batch) images of \(builder.itemFloats) floats overflows")
         }
-        buffers = [try FloatBuffer(count: batchFloats), try FloatBuffer(count: batchFloats)]
+        if let cache {
+            buffers = try cache.pair(floats: batchFloats)
+        } else {
+            buffers = [try FloatBuffer(count: batchFloats), try FloatBuffer(count: batchFloats)]
+        }
         outputs = try FloatBuffer(count: batch * host.outputDim)
         scores = try FloatBuffer(count: batch * numTargets)
     }
@@ -88,9 +107,7 @@ final class ForwardPipeline<Builder: BatchBuilder, Host: ModelHost> {
             // The worker writes into a buffer this object owns: never leave before it is done.
             defer { pending.wait() }
 
-            let input = builder.input
-            try host.forward(buffers[current].pointer, count: count, c: input.c, h: input.h, w: input.w,
-                             outputs: outputs.pointer)
+            try builder.forward(host, batch: buffers[current].pointer, items: items[start..<end], outputs: outputs.pointer)
             try requireFinite(outputs.pointer, count: count * host.outputDim, what: "the forward callback's outputs")
             try scoreOutputs(count: count)
             try requireFinite(scores.pointer, count: count * numTargets, what: "the scoring callback's scores")

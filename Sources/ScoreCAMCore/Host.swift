@@ -36,6 +36,13 @@ public protocol ModelHost {
                scores: UnsafeMutablePointer<Float>) throws(EngineError)
     /// Reports progress; returning false cancels the run.
     func progress(done: Int, total: Int) -> Bool
+    /// Masks mode: whether explanations call `forwardMasks` instead of `forward`.
+    var takesMasks: Bool { get }
+    /// Masks mode: runs the masked images b + (input[images[i]] - b) * masks[i] (count masks of
+    /// h x w, broadcast over the channels; b the baseline), formed by the host, and writes
+    /// count x outputDim floats.
+    func forwardMasks(_ masks: UnsafePointer<Float>, images: [Int], input: TensorView,
+                      outputs: UnsafeMutablePointer<Float>) throws(EngineError)
 }
 
 extension ModelHost {
@@ -43,4 +50,9 @@ extension ModelHost {
     public func score(_ outputs: UnsafePointer<Float>, count: Int, targets: [Int], numTargets: Int,
                       scores: UnsafeMutablePointer<Float>) throws(EngineError) {}
     public func progress(done: Int, total: Int) -> Bool { true }
+    public var takesMasks: Bool { false }
+    public func forwardMasks(_ masks: UnsafePointer<Float>, images: [Int], input: TensorView,
+                             outputs: UnsafeMutablePointer<Float>) throws(EngineError) {
+        throw EngineError(.invalidArgument, "this model host does not take masks")
+    }
 }

@@ -23,15 +23,19 @@ struct MaskBuilder: @unchecked Sendable {
     let activations: TensorView
     let resampler: Resampler
     let parameters: Parameters
+    /// Masks mode: a batch holds the masks M' (h x w each), not the masked images; the host forms
+    /// the masked images on its device.
+    let masksOnly: Bool
 
-    init(input: TensorView, activations: TensorView, parameters: Parameters) {
+    init(input: TensorView, activations: TensorView, parameters: Parameters, masksOnly: Bool = false) {
         self.input = input
         self.activations = activations
         self.parameters = parameters
+        self.masksOnly = masksOnly
         resampler = Resampler(from: (activations.h, activations.w), to: (input.h, input.w), mode: parameters.upsample)
     }
 
-    /// Writes items[i] into batch + i * imageSize, items spread over the worker threads.
+    /// Writes items[i] into batch + i * itemFloats, items spread over the worker threads.
     func build(_ items: ArraySlice<WorkItem>, into batch: UnsafeMutablePointer<Float>) {
         let first = items.startIndex
         nonisolated(unsafe) let batch = batch
@@ -43,9 +47,20 @@ struct MaskBuilder: @unchecked Sendable {
                 scratch.deallocate()
             }
             for i in indices {
-                buildOne(items[first + i], into: batch + i * input.imageSize, plane: plane, scratch: scratch)
+                buildOne(items[first + i], into: batch + i * itemFloats, plane: plane, scratch: scratch)
             }
         }
+    }
+
+    var itemFloats: Int { masksOnly ? input.planeSize : input.imageSize }
+
+    func forward<Host: ModelHost>(_ host: Host, batch: UnsafePointer<Float>, items: ArraySlice<WorkItem>,
+                                  outputs: UnsafeMutablePointer<Float>) throws(EngineError) {
+        guard masksOnly else {
+            try host.forward(batch, count: items.count, c: input.c, h: input.h, w: input.w, outputs: outputs)
+            return
+        }
+        try host.forwardMasks(batch, images: items.map(\.image), input: input, outputs: outputs)
     }
 
     /// Floats of per-thread scratch `mask` needs: the resampler's, then one activation plane.
@@ -53,16 +68,25 @@ struct MaskBuilder: @unchecked Sendable {
 
     /// The normalized mask of a channel, H x W, into `plane`.
     func mask(image: Int, channel: Int, into plane: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let (lo, scale) = pendingMask(image: image, channel: channel, into: plane, scratch: scratch)
+        applyNormalization(plane, count: input.planeSize, lo: lo, scale: scale)
+    }
+
+    /// The mask of a channel into `plane` with its normalization still to apply: the normalized
+    /// mask is (plane - lo) * scale. Folding it into the masking multiply saves a pass over the
+    /// plane; the resampler finds the range while it writes. (0, 1) when `plane` is final already.
+    func pendingMask(image: Int, channel: Int, into plane: UnsafeMutablePointer<Float>,
+                     scratch: UnsafeMutablePointer<Float>) -> (lo: Float, scale: Float) {
         let source = activations.plane(image, channel)
         if parameters.normalizeMaskFirst {
             let low = scratch + resampler.scratchCount
             low.update(from: source, count: activations.planeSize)
             normalizeMinMax(low, count: activations.planeSize, eps: parameters.normEps)
             resampler.resize(low, into: plane, scratch: scratch)
-        } else {
-            resampler.resize(source, into: plane, scratch: scratch)
-            normalizeMinMax(plane, count: input.planeSize, eps: parameters.normEps)
+            return (0, 1)
         }
+        let (lo, hi) = resampler.resize(source, into: plane, scratch: scratch)
+        return (lo, normalizationScale(lo: lo, hi: hi, eps: parameters.normEps))
     }
 
     private func buildOne(_ item: WorkItem, into dst: UnsafeMutablePointer<Float>,
@@ -70,10 +94,17 @@ struct MaskBuilder: @unchecked Sendable {
         let size = input.planeSize
         let image = input.data + item.image * input.imageSize
         guard let channel = item.channel else {
-            dst.update(from: image, count: input.imageSize)
+            // The unmasked image; in masks mode, the all-ones mask.
+            if masksOnly { dst.update(repeating: 1, count: size) } else { dst.update(from: image, count: input.imageSize) }
             return
         }
-        mask(image: item.image, channel: channel, into: plane, scratch: scratch)
+        // In masks mode the mask is the output: it is built in place, normalized there.
+        let plane = masksOnly ? dst : plane
+        var (lo, scale) = pendingMask(image: item.image, channel: channel, into: plane, scratch: scratch)
+        if masksOnly || parameters.method != .scoreCAM {
+            applyNormalization(plane, count: size, lo: lo, scale: scale)
+            (lo, scale) = (0, 1)
+        }
         switch parameters.method {
         case .scoreCAM:
             break
@@ -87,30 +118,17 @@ struct MaskBuilder: @unchecked Sendable {
             let coefficient = i * (i + 1) / (2 * n)
             for p in 0..<size { plane[p] *= coefficient }
         }
-        let b = parameters.baseline
-        for c in 0..<input.c {
-            let x = image + c * size
-            let out = dst + c * size
-            if b == 0 {
-                for i in 0..<size { out[i] = x[i] * plane[i] }
-            } else {
-                for i in 0..<size { out[i] = b + (x[i] - b) * plane[i] }
-            }
-        }
+        if masksOnly { return }
+        maskMultiply(image, mask: plane, count: size, channels: input.c, lo: lo, scale: scale,
+                     baseline: parameters.baseline, into: dst)
     }
 }
 
 /// x = (x - min) / (max - min + eps), in place; a constant plane with eps = 0 becomes zeros
 /// instead of 0 / 0.
 func normalizeMinMax(_ x: UnsafeMutablePointer<Float>, count: Int, eps: Double) {
-    var lo = x[0], hi = x[0]
-    for i in 1..<count {
-        lo = Swift.min(lo, x[i])
-        hi = Swift.max(hi, x[i])
-    }
-    let range = Double(hi - lo) + eps
-    let scale = range > 0 ? Float(1 / range) : 0
-    for i in 0..<count { x[i] = (x[i] - lo) * scale }
+    let (lo, hi) = minMax(x, count: count)
+    applyNormalization(x, count: count, lo: lo, scale: normalizationScale(lo: lo, hi: hi, eps: eps))
 }
 
 /// Reproducible N(0, std^2) samples for one (image, channel, sample) stream, independent of

@@ -70,39 +70,56 @@ public struct Resampler: Sendable {
     /// Floats of scratch that `resize` needs.
     public var scratchCount: Int { inHeight * outWidth }
 
-    /// dst (outHeight x outWidth) = resize(src (inHeight x inWidth)).
+    /// dst (outHeight x outWidth) = resize(src (inHeight x inWidth)); returns the range of dst
+    /// (its min and max, found in the same pass, for the masks' normalization).
+    @discardableResult
     public func resize(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
-                       scratch: UnsafeMutablePointer<Float>) {
+                       scratch: UnsafeMutablePointer<Float>) -> (lo: Float, hi: Float) {
+        // The horizontal pass, output column by output column: a column's taps and weights are
+        // read once for all input rows.
         columns.indices.withUnsafeBufferPointer { ci in
             columns.weights.withUnsafeBufferPointer { cw in
                 let taps = columns.taps
-                for r in 0..<inHeight {
-                    let srcRow = src + r * inWidth
-                    let tmpRow = scratch + r * outWidth
-                    for x in 0..<outWidth {
+                for x in 0..<outWidth {
+                    let index = ci.baseAddress! + x * taps, weight = cw.baseAddress! + x * taps
+                    if taps == 4 {
+                        let (i0, i1, i2, i3) = (index[0], index[1], index[2], index[3])
+                        let (w0, w1, w2, w3) = (weight[0], weight[1], weight[2], weight[3])
+                        for r in 0..<inHeight {
+                            let srcRow = src + r * inWidth
+                            var sum: Float = 0
+                            sum += w0 * srcRow[i0]
+                            sum += w1 * srcRow[i1]
+                            sum += w2 * srcRow[i2]
+                            sum += w3 * srcRow[i3]
+                            scratch[r * outWidth + x] = sum
+                        }
+                        continue
+                    }
+                    for r in 0..<inHeight {
+                        let srcRow = src + r * inWidth
                         var sum: Float = 0
-                        for j in 0..<taps { sum += cw[x * taps + j] * srcRow[ci[x * taps + j]] }
-                        tmpRow[x] = sum
+                        for j in 0..<taps { sum += weight[j] * srcRow[index[j]] }
+                        scratch[r * outWidth + x] = sum
                     }
                 }
             }
         }
+        // The vertical pass: each output row is a weighted sum of 2 or 4 scratch rows, all taps
+        // in one pass over the row (Kernels.swift), tracking the range as it goes.
+        var range = RangeAccumulator()
         rows.indices.withUnsafeBufferPointer { ri in
             rows.weights.withUnsafeBufferPointer { rw in
                 let taps = rows.taps
                 let width = outWidth
                 for y in 0..<outHeight {
-                    let dstRow = dst + y * width
-                    let w0 = rw[y * taps]
-                    let row0 = UnsafePointer(scratch + ri[y * taps] * width)
-                    for x in 0..<width { dstRow[x] = w0 * row0[x] }
-                    for j in 1..<taps {
-                        let wj = rw[y * taps + j]
-                        let rowJ = UnsafePointer(scratch + ri[y * taps + j] * width)
-                        for x in 0..<width { dstRow[x] += wj * rowJ[x] }
-                    }
+                    func row(_ j: Int) -> UnsafePointer<Float> { UnsafePointer(scratch + ri[y * taps + Swift.min(j, taps - 1)] * width) }
+                    func weight(_ j: Int) -> Float { j < taps ? rw[y * taps + j] : 0 }
+                    weightedRowSum((row(0), row(1), row(2), row(3)), (weight(0), weight(1), weight(2), weight(3)),
+                                   taps: taps, count: width, into: dst + y * width, range: &range)
                 }
             }
         }
+        return range.range
     }
 }

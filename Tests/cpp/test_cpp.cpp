@@ -696,6 +696,41 @@ static void test_presets_methods_metrics(LinearModel &model, const Data &d) {
     CHECK(threw);
 }
 
+// Masks mode: the host multiplies; same maps as the forward path; a throw comes back out.
+static void test_masks_mode(LinearModel &model, const Data &d, const std::vector<float> &ref) {
+    const std::vector<int64_t> targets = {2};
+    std::vector<float> masked(static_cast<size_t>(C * H * W));
+    scorecam::Explainer e;
+    e.set_batch_size(2).set_masks_forward(
+        [&](const float *masks, const int64_t *images, int64_t n, const float *input, int64_t, int64_t c, int64_t h,
+            int64_t w, float *outputs, int64_t output_dim) {
+            for (int64_t i = 0; i < n; i++) {
+                for (int64_t j = 0; j < c * h * w; j++)
+                    masked[static_cast<size_t>(j)] = input[images[i] * c * h * w + j] * masks[i * h * w + j % (h * w)];
+                model(masked.data(), 1, c, h, w, outputs + i * output_dim, output_dim);
+            }
+        },
+        D);
+    const std::vector<float> maps = e.compute(d.x, d.x_shape, d.acts, d.acts_shape, targets);
+    float worst = 0, scale = 0;
+    for (size_t i = 0; i < ref.size(); i++) {
+        worst = std::max(worst, std::fabs(maps[i] - ref[i]));
+        scale = std::max(scale, std::fabs(ref[i]));
+    }
+    CHECK(maps.size() == ref.size() && worst <= 1e-5f * scale);
+    e.set_masks_forward([](const float *, const int64_t *, int64_t, const float *, int64_t, int64_t, int64_t, int64_t,
+                           float *, int64_t) { throw DeviceLost("masks"); },
+                        D);
+    bool caught = false;
+    try {
+        e.compute(d.x, d.x_shape, d.acts, d.acts_shape, targets);
+    } catch (const DeviceLost &) {
+        caught = true;
+    }
+    CHECK(caught);
+    e.set_masks_forward(nullptr, 0);
+}
+
 int main() {
     LinearModel model(11);
     const Data d = make_data(1, 3);
@@ -713,6 +748,7 @@ int main() {
     test_errors(model, d, ref);
     test_no_leaks_on_exceptions(model, d, ref);
     test_presets_methods_metrics(model, d);
+    test_masks_mode(model, d, reference_maps(model, d, {2}));
 
     std::printf("test_cpp: %d checks, %d failures\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;

@@ -255,6 +255,12 @@ using ForwardFn = std::function<void(const float *images, int64_t n, int64_t c, 
 // outputs: n x output_dim; write n x num_targets floats into scores. targets is what compute got.
 using ScoringFn = std::function<void(const float *outputs, int64_t n, int64_t output_dim,
                                      const int64_t *targets, std::size_t num_targets, float *scores)>;
+// Masks mode (a device host): masks n x 1 x h x w, images[i] the index into input (b x c x h x w,
+// the same pointer for the whole compute) that mask i applies to; form baseline + (input[images[i]]
+// - baseline) * masks[i] on the device, write n x output_dim floats into outputs. Throw to fail.
+using MasksForwardFn = std::function<void(const float *masks, const int64_t *images, int64_t n, const float *input,
+                                          int64_t b, int64_t c, int64_t h, int64_t w, float *outputs,
+                                          int64_t output_dim)>;
 // Called after every batch; return false to cancel the run (compute then fails with Cancelled).
 using ProgressFn = std::function<bool(std::size_t done, std::size_t total)>;
 
@@ -326,6 +332,20 @@ public:
             detail::check(scorecam_explainer_set_scoring(handle_, nullptr, nullptr), handle_);
         }
         state_->scoring = std::move(fn);
+        return *this;
+    }
+
+    // Masks mode: compute calls fn with masks instead of the forward with masked images (evaluate
+    // still uses the forward). An empty fn unsets it.
+    Explainer &set_masks_forward(MasksForwardFn fn, int64_t output_dim) {
+        require_handle();
+        if (fn) {
+            detail::check(scorecam_explainer_set_masks_forward(handle_, &masks_forward_bridge, output_dim, state_.get()),
+                          handle_);
+        } else {
+            detail::check(scorecam_explainer_set_masks_forward(handle_, nullptr, output_dim, nullptr), handle_);
+        }
+        state_->masks_forward = std::move(fn);
         return *this;
     }
 
@@ -554,6 +574,7 @@ private:
     // Lives on the heap so that user_data stays valid when the Explainer moves.
     struct CallbackState {
         ForwardFn forward;
+        MasksForwardFn masks_forward;
         ScoringFn scoring;
         ProgressFn progress;
         std::exception_ptr error; // the exception a callback threw during the current compute
@@ -578,6 +599,24 @@ private:
         }
 #else
         state->forward(images, n, c, h, w, outputs, output_dim);
+        return 0;
+#endif
+    }
+
+    static int masks_forward_bridge(void *user_data, const float *masks, const int64_t *images, int64_t n,
+                                    const float *input, int64_t b, int64_t c, int64_t h, int64_t w, float *outputs,
+                                    int64_t output_dim) noexcept {
+        auto *state = static_cast<CallbackState *>(user_data);
+#if SCORECAM_CXX_HAS_EXCEPTIONS
+        try {
+            state->masks_forward(masks, images, n, input, b, c, h, w, outputs, output_dim);
+            return 0;
+        } catch (...) {
+            state->error = std::current_exception();
+            return 1;
+        }
+#else
+        state->masks_forward(masks, images, n, input, b, c, h, w, outputs, output_dim);
         return 0;
 #endif
     }

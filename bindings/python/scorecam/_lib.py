@@ -98,6 +98,9 @@ _int64_p = POINTER(c_int64)
 FORWARD_FN = ctypes.CFUNCTYPE(c_int, c_void_p, _float_p, c_int64, c_int64, c_int64, c_int64, _float_p, c_int64)
 SCORING_FN = ctypes.CFUNCTYPE(c_int, c_void_p, _float_p, c_int64, c_int64, _int64_p, c_size_t, _float_p)
 PROGRESS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t)
+# masks mode: (user_data, masks, images, n, input, b, c, h, w, outputs, output_dim)
+MASKS_FORWARD_FN = ctypes.CFUNCTYPE(c_int, c_void_p, _float_p, _int64_p, c_int64, _float_p, c_int64, c_int64,
+                                    c_int64, c_int64, _float_p, c_int64)
 
 _SIGNATURES = {
     "scorecam_version_number": ([], c_int),
@@ -110,6 +113,7 @@ _SIGNATURES = {
     "scorecam_explainer_set_forward": ([c_void_p, FORWARD_FN, c_int64, c_void_p], c_int),
     "scorecam_explainer_set_scoring": ([c_void_p, SCORING_FN, c_void_p], c_int),
     "scorecam_explainer_set_progress": ([c_void_p, PROGRESS_FN, c_void_p], c_int),
+    "scorecam_explainer_set_masks_forward": ([c_void_p, MASKS_FORWARD_FN, c_int64, c_void_p], c_int),
     "scorecam_explainer_set_param": ([c_void_p, c_int, c_double], c_int),
     "scorecam_explainer_get_param": ([POINTER(c_double), c_void_p, c_int], c_int),
     "scorecam_explainer_set_preset": ([c_void_p, c_char_p], c_int),

@@ -61,6 +61,12 @@ class Explainer:
     output_dim: D, if known; otherwise found with one forward pass of the unmasked input.
     progress: None (a bar on long runs in a terminal), True, False, or a callable
         (done, total) -> bool that returns False to cancel.
+    masks_forward: masks mode, for a model on a device (GPU): explain() then calls
+        masks_forward(masks, images, x) instead of forward, with masks (N, 1, H, W) float32,
+        images (N,) int64 and x the (B, C, H, W) input being explained (the same array for every
+        call of one explain(): upload it once). It must return the outputs of the masked images
+        baseline + (x[images] - baseline) * masks, formed on the device, as (N, D).
+        forward is still used to find D and by evaluate().
     preset: "seed" (tiskw/scorecam-pytorch), "gradcam" (pytorch-grad-cam), "torchcam", "paper"
         (haofanwang/Score-CAM); each reproduces that library's maps.
     Other keywords set engine parameters (README, "Parameters"): upsample ("bicubic", "bilinear",
@@ -75,9 +81,11 @@ class Explainer:
 
     def __init__(self, forward: Callable[[np.ndarray], np.ndarray], *, preset: str = "seed",
                  batch_size: int = 128, cskip: int | None = None, output_dim: int | None = None,
-                 progress=None, **params):
+                 progress=None, masks_forward: Callable | None = None, **params):
         if not callable(forward):
             raise TypeError("forward must be callable: (N, C, H, W) float32 -> (N, D) outputs")
+        if masks_forward is not None and not callable(masks_forward):
+            raise TypeError("masks_forward must be callable: (masks, images, x) -> (N, D) outputs")
         self._lib = _lib.lib()
         handle = ctypes.c_void_p()
         self._check(self._lib.scorecam_explainer_create(ctypes.byref(handle)), use_handle=False)
@@ -95,6 +103,9 @@ class Explainer:
         self._forward_c = _lib.FORWARD_FN(self._forward_trampoline)
         self._scoring_c = _lib.SCORING_FN(self._scoring_trampoline)
         self._progress_c = _lib.PROGRESS_FN(self._progress_trampoline)
+        self._masks_forward = masks_forward
+        self._masks_forward_c = _lib.MASKS_FORWARD_FN(self._masks_forward_trampoline)
+        self._masks_input: np.ndarray | None = None  # the input of the explain() running
         self.set_preset(preset)
         self.set_params(batch_size=batch_size, **params)
         if cskip is not None:
@@ -225,6 +236,25 @@ class Explainer:
             self._error = error
             return 1
 
+    def _masks_forward_trampoline(self, _user_data, masks_p, images_p, n, _input_p, b, c, h, w, outputs_p,
+                                  output_dim):
+        if self._interrupted:
+            return 1
+        try:
+            masks = np.ctypeslib.as_array(masks_p, shape=(n, 1, h, w))
+            images = np.ctypeslib.as_array(images_p, shape=(n,))
+            x = self._masks_input
+            if x is None or x.shape != (b, c, h, w):
+                raise RuntimeError("masks mode: the engine's input does not match the explained x")
+            outputs = np.asarray(self._masks_forward(masks, images, x), dtype=np.float32)
+            if outputs.shape != (n, output_dim):
+                raise ValueError(f"masks_forward returned shape {outputs.shape}, expected ({n}, {output_dim})")
+            np.ctypeslib.as_array(outputs_p, shape=(n, output_dim))[...] = outputs
+            return 0
+        except BaseException as error:  # noqa: BLE001 - must not unwind through C
+            self._error = error
+            return 1
+
     def _scoring_trampoline(self, _user_data, outputs_p, n, output_dim, _targets_p, num_targets, scores_p):
         try:
             outputs = np.ctypeslib.as_array(outputs_p, shape=(n, output_dim))
@@ -290,12 +320,14 @@ class Explainer:
         if cskip is not None:
             previous = (self.get_param("selection"), self.get_param("selection_count"))
             self.set_params(selection="max", selection_count=cskip)
+        self._masks_input = xb
         try:
             self._run(lambda: self._lib.scorecam_explainer_compute(
                 _ptr(maps), maps.size, handle, _ptr(xb), b, c, h, w, _ptr(ab), k, ah, aw,
                 None if class_targets is None else _ptr(class_targets, _int64_p), num_targets),
                 b * (cskip if cskip is not None else k), progress)
         finally:
+            self._masks_input = None
             if previous is not None:
                 self.set_params(selection=previous[0], selection_count=previous[1])
         if single:
@@ -360,6 +392,9 @@ class Explainer:
         if self._registered_dim != self._output_dim:
             self._check(self._lib.scorecam_explainer_set_forward(handle, self._forward_c, self._output_dim, None))
             self._check(self._lib.scorecam_explainer_set_progress(handle, self._progress_c, None))
+            if self._masks_forward is not None:
+                self._check(self._lib.scorecam_explainer_set_masks_forward(
+                    handle, self._masks_forward_c, self._output_dim, None))
             self._registered_dim = self._output_dim
         if (score_fn is None) != (self._score_fn is None):
             scoring = _lib.SCORING_FN() if score_fn is None else self._scoring_c

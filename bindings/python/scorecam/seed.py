@@ -34,21 +34,36 @@ def _reshape_input(X):
     raise ValueError(f"Unexpected input shape: {tuple(X.shape)}")
 
 
+def _fastest_layout(model, device: str, channels_last: bool | None) -> bool:
+    """Whether the forwards run channels-last (NHWC in memory). Measured on CPU (docs/BENCHMARKS.md,
+    issue 13): a convolutional network's forward takes about half the time and page faults it does
+    on contiguous NCHW, so None (auto) picks it for models with 2-D convolutions on the CPU; True or
+    False force it. The maps do not depend on it beyond float rounding."""
+    import torch
+
+    if channels_last is not None:
+        return bool(channels_last)
+    on_cpu = torch.device(device).type == "cpu"
+    return on_cpu and any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+
+
 class ScoreCAM:
     """Score-CAM for a torch.nn.Module, with tiskw/scorecam-pytorch's API.
 
     model: the network (deep-copied, as the seed does); actmap: the name or dotted path of the
     module whose output is the activation map (e.g. "layer4", "features.7"); device: where the
-    model runs.
+    model runs; channels_last: run the forwards channels-last (None: when it is the faster layout,
+    i.e. convolutional models on the CPU, whatever the input's layout).
     """
 
-    def __init__(self, model, actmap: str, device: str = "cpu"):
+    def __init__(self, model, actmap: str, device: str = "cpu", channels_last: bool | None = None):
         require("torch", extra="torch", purpose="ScoreCAM (the seed's API, for torch models)")
 
         self.model = copy.deepcopy(model.to("cpu"))
         self.model.to(device)
         self.model.eval()
         self.device = device
+        self.channels_last = _fastest_layout(self.model, device, channels_last)
         self._capture = False
         self.activation_map = None
         self.model.get_submodule(actmap).register_forward_hook(self.hook)
@@ -62,8 +77,11 @@ class ScoreCAM:
     def _run(self, batch: np.ndarray):
         import torch
 
+        images = torch.from_numpy(batch).to(self.device)
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
         with torch.no_grad():
-            return self.model(torch.from_numpy(batch).to(self.device)).to("cpu")
+            return self.model(images).to("cpu")
 
     def compute(self, X, coi, batch_size: int = 128, cskip: bool = False, cskip_out: int = 16):
         """The Score-CAM map of X for the class of interest.
