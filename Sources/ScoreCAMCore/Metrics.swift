@@ -31,9 +31,9 @@ struct MetricItem: Sendable {
 struct MetricBuilder: BatchBuilder {
     let input: TensorView
     /// images x targets x H x W: maps normalized and resized to the input (average drop).
-    let masks: [Float]
+    let masks: FloatBuffer?
     /// images x targets x H x W: the rank of each position, 0 = highest map value (insertion, deletion).
-    let ranks: [Int32]
+    let ranks: HeapBuffer<Int32>?
     let numTargets: Int
     let baseline: Float
     let threads: Int
@@ -41,7 +41,7 @@ struct MetricBuilder: BatchBuilder {
     func build(_ items: ArraySlice<MetricItem>, into batch: UnsafeMutablePointer<Float>) {
         let first = items.startIndex
         nonisolated(unsafe) let batch = batch
-        forEachItemInParallel(items.count, threads: threads) { indices in
+        forEachItemInParallel(items.count, threads: threads) { _, indices in
             for i in indices { buildOne(items[first + i], into: batch + i * input.imageSize) }
         }
     }
@@ -55,9 +55,15 @@ struct MetricBuilder: BatchBuilder {
             switch item.kind {
             case .original: out.update(from: x, count: size)
             case .baseline: out.update(repeating: baseline, count: size)
-            case .masked: for p in 0..<size { out[p] = x[p] * masks[plane + p] }
-            case .deleted(let count): for p in 0..<size { out[p] = ranks[plane + p] < count ? baseline : x[p] }
-            case .inserted(let count): for p in 0..<size { out[p] = ranks[plane + p] < count ? x[p] : baseline }
+            case .masked:
+                let mask = masks!.pointer + plane
+                for p in 0..<size { out[p] = x[p] * mask[p] }
+            case .deleted(let count):
+                let rank = ranks!.pointer + plane
+                for p in 0..<size { out[p] = rank[p] < count ? baseline : x[p] }
+            case .inserted(let count):
+                let rank = ranks!.pointer + plane
+                for p in 0..<size { out[p] = rank[p] < count ? x[p] : baseline }
             }
         }
     }
@@ -90,6 +96,16 @@ public struct Evaluation {
     public func run(_ metric: Metric, host: some ModelHost) throws(EngineError) -> [Double] {
         try validate(host: host)
         let numTargets = maps.c
+        // The work list, its scores, and the per-map masks or ranks at the input's size exist at
+        // once: refuse what this machine cannot hold instead of trapping in an allocation.
+        let perMap = metric.usesMasks ? 1 : counts.count - 1
+        let itemCount = try Sizes.sum(Sizes.product([input.n, numTargets, perMap], "the metric's forward passes"),
+                                      2 * input.n, "the metric's forward passes")
+        try Sizes.requireAffordable(
+            bytes: Sizes.sum(Sizes.product([itemCount, numTargets + 8], elementSize: 4, "the metric's scores"),
+                             Sizes.product([input.n, numTargets, input.h, input.w], elementSize: 4, "the resized maps"),
+                             "the metric's working memory"),
+            "the metric's work list, scores and resized maps")
         let pairs = (0..<input.n).flatMap { b in (0..<numTargets).map { (b, $0) } }
         var items = (0..<input.n).map { MetricItem(image: $0, target: 0, kind: .original) }
         let counts = self.counts
@@ -105,8 +121,8 @@ public struct Evaluation {
         }
         var scoring = parameters
         scoring.score = parameters.metricScore
-        let builder = MetricBuilder(input: input, masks: metric.usesMasks ? normalizedMasks() : [],
-                                    ranks: metric.usesMasks ? [] : positionRanks(), numTargets: numTargets,
+        let builder = MetricBuilder(input: input, masks: metric.usesMasks ? try normalizedMasks() : nil,
+                                    ranks: metric.usesMasks ? nil : try positionRanks(), numTargets: numTargets,
                                     baseline: parameters.metricBaseline, threads: parameters.workerThreads)
         let pipeline = try ForwardPipeline(builder: builder, host: host, parameters: scoring, targets: targets,
                                            numTargets: numTargets, maxItems: items.count, total: items.count)
@@ -136,6 +152,7 @@ public struct Evaluation {
     }
 
     private func validate(host: some ModelHost) throws(EngineError) {
+        try parameters.validate()
         guard input.n > 0, input.c > 0, input.h > 0, input.w > 0 else {
             throw EngineError(.shape, "input dimensions must be positive, got \(input.n)x\(input.c)x\(input.h)x\(input.w)")
         }
@@ -143,52 +160,49 @@ public struct Evaluation {
             throw EngineError(.shape, "maps must be \(input.n) images x targets x h x w, got \(maps.n)x\(maps.c)x\(maps.h)x\(maps.w)")
         }
         guard host.outputDim > 0 else { throw EngineError(.invalidArgument, "the model's output dimension must be positive") }
+        _ = try Sizes.product([input.n, input.c, input.h, input.w], elementSize: 4, "the input")
+        _ = try Sizes.product([maps.n, maps.c, maps.h, maps.w], elementSize: 4, "the maps")
         try requireClassTargets(targets, count: maps.c, host: host)
         try requireFinite(input.data, count: input.count, what: "the input")
-        try requireFinite(maps.data, count: maps.count, what: "the maps")
+        try requireSafeMagnitude(requireFinite(maps.data, count: maps.count, what: "the maps"), what: "the maps")
     }
 
     /// Each map min-max normalized at its own size, then resized to the input (bilinear,
     /// align_corners=False, as torchcam resizes CAMs).
-    private func normalizedMasks() -> [Float] {
-        var result = [Float](repeating: 0, count: maps.n * maps.c * input.planeSize)
+    private func normalizedMasks() throws(EngineError) -> FloatBuffer {
+        let result = try FloatBuffer(count: Sizes.product([maps.n, maps.c, input.h, input.w], elementSize: 4, "the resized maps"))
         let resampler = Resampler(from: (maps.h, maps.w), to: (input.h, input.w), mode: .bilinear)
-        var plane = [Float](repeating: 0, count: maps.planeSize)
-        var scratch = [Float](repeating: 0, count: resampler.scratchCount)
+        let plane = try FloatBuffer(count: maps.planeSize)
+        let scratch = try FloatBuffer(count: resampler.scratchCount)
         for index in 0..<(maps.n * maps.c) {
-            plane.withUnsafeMutableBufferPointer { plane in
-                plane.baseAddress!.update(from: maps.data + index * maps.planeSize, count: maps.planeSize)
-                normalizeMinMax(plane.baseAddress!, count: maps.planeSize, eps: 0)
-                result.withUnsafeMutableBufferPointer { out in
-                    scratch.withUnsafeMutableBufferPointer { scratch in
-                        resampler.resize(plane.baseAddress!, into: out.baseAddress! + index * input.planeSize,
-                                         scratch: scratch.baseAddress!)
-                    }
-                }
-            }
+            plane.pointer.update(from: maps.data + index * maps.planeSize, count: maps.planeSize)
+            normalizeMinMax(plane.pointer, count: maps.planeSize, eps: 0)
+            resampler.resize(plane.pointer, into: result.pointer + index * input.planeSize, scratch: scratch.pointer)
         }
         return result
     }
 
     /// The rank of every input position in each map (resized to the input), highest first, ties
     /// in position order.
-    private func positionRanks() -> [Int32] {
+    private func positionRanks() throws(EngineError) -> HeapBuffer<Int32> {
         let size = input.planeSize
-        var result = [Int32](repeating: 0, count: maps.n * maps.c * size)
+        guard size <= Int(Int32.max) else {
+            throw EngineError(.shape, "insertion and deletion rank at most \(Int32.max) positions, the input has \(size)")
+        }
+        let result = try HeapBuffer<Int32>(count: Sizes.product([maps.n, maps.c, size], elementSize: 4, "the position ranks"))
         let resampler = Resampler(from: (maps.h, maps.w), to: (input.h, input.w), mode: .bilinear)
-        var resized = [Float](repeating: 0, count: size)
-        var scratch = [Float](repeating: 0, count: resampler.scratchCount)
+        let resized = try FloatBuffer(count: size)
+        let scratch = try FloatBuffer(count: resampler.scratchCount)
+        let values = resized.pointer
         for index in 0..<(maps.n * maps.c) {
             let source = maps.data + index * maps.planeSize
-            resized.withUnsafeMutableBufferPointer { out in
-                if maps.h == input.h && maps.w == input.w {
-                    out.baseAddress!.update(from: source, count: size)
-                } else {
-                    scratch.withUnsafeMutableBufferPointer { resampler.resize(source, into: out.baseAddress!, scratch: $0.baseAddress!) }
-                }
+            if maps.h == input.h && maps.w == input.w {
+                values.update(from: source, count: size)
+            } else {
+                resampler.resize(source, into: values, scratch: scratch.pointer)
             }
-            let order = (0..<size).sorted { resized[$0] != resized[$1] ? resized[$0] > resized[$1] : $0 < $1 }
-            for (rank, position) in order.enumerated() { result[index * size + position] = Int32(rank) }
+            let order = (0..<size).sorted { values[$0] != values[$1] ? values[$0] > values[$1] : $0 < $1 }
+            for (rank, position) in order.enumerated() { result.pointer[index * size + position] = Int32(rank) }
         }
         return result
     }

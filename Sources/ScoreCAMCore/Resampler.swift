@@ -67,8 +67,11 @@ public struct Resampler: Sendable {
         columns = AxisTable(from: inSize.w, to: outSize.w, mode: mode)
     }
 
-    /// Floats of scratch that `resize` needs.
-    public var scratchCount: Int { inHeight * outWidth }
+    /// Floats of scratch that `resize` needs (Int.max when that overflows: no allocation succeeds).
+    public var scratchCount: Int {
+        let (count, overflow) = inHeight.multipliedReportingOverflow(by: outWidth)
+        return overflow ? Int.max : count
+    }
 
     /// dst (outHeight x outWidth) = resize(src (inHeight x inWidth)).
     public func resize(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
