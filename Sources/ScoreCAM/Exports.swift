@@ -312,7 +312,7 @@ public func scorecam_explainer_make_masks(
         let c = input == nil ? 1 : try positive(c, "c")
         _ = try elementCount([k, ah, aw], "the activations")
         let numChannels = try count(numChannels, "num_channels")
-        if let input { _ = try elementCount([c, h, w], "the input") }
+        _ = try elementCount([c, h, w], input == nil ? "one mask" : "the input")
         let needed = try elementCount([numChannels, c, h, w], "the masks")
         guard clampedCapacity(capacity) >= needed else {
             throw ABIError(SCORECAM_E_BUFFER_TOO_SMALL, "out holds \(capacity) floats but \(needed) are needed")

@@ -44,7 +44,7 @@ public struct Explainer {
 
     /// Score calls stream the work items in chunks of at most this many items x targets scores:
     /// SS-CAM's SAMPLES x channels never becomes one list.
-    private static let chunkScores = 1 << 22
+    private static let chunkScores = 1 << 20
 
     /// Writes the maps and returns the per-image details. On error, `maps` is untouched.
     public func run(host: some ModelHost, maps: UnsafeMutablePointer<Float>,
@@ -63,8 +63,8 @@ public struct Explainer {
         // weight (the details), and one chunk of item scores.
         let chunk = Swift.max(1, Swift.min(planned, Self.chunkScores / numTargets))
         try Sizes.requireAffordable(
-            bytes: Sizes.sum(Sizes.product([channelCount, numTargets], elementSize: 16, "the channel scores"),
-                             Sizes.product([chunk, numTargets], elementSize: 4, "a chunk of scores"), "the run's scores"),
+            bytes: Sizes.sum(Sizes.bytes([channelCount, numTargets], elementSize: 16, "the channel scores"),
+                             Sizes.bytes([chunk, numTargets], elementSize: 4, "a chunk of scores"), "the run's scores"),
             "the channel scores and weights")
         let pipeline = try ForwardPipeline(
             builder: MaskBuilder(input: input, activations: activations, parameters: parameters), host: host,

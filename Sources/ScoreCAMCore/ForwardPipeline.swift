@@ -59,9 +59,9 @@ final class ForwardPipeline<Builder: BatchBuilder, Host: ModelHost> {
         self.numTargets = numTargets
         self.total = total
         // Bytes per item in the batch: two masked images (double buffering), its outputs, its scores.
-        let imageBytes = try Sizes.product([builder.input.imageSize], elementSize: 4, "one model input")
-        let rowBytes = try Sizes.product([host.outputDim], elementSize: 4, "one output row")
-        let scoreBytes = try Sizes.product([numTargets], elementSize: 4, "one row of scores")
+        let imageBytes = try Sizes.bytes([builder.input.imageSize], elementSize: 4, "one model input")
+        let rowBytes = try Sizes.bytes([host.outputDim], elementSize: 4, "one output row")
+        let scoreBytes = try Sizes.bytes([numTargets], elementSize: 4, "one row of scores")
         let perItem = try Sizes.sum(Sizes.sum(imageBytes, imageBytes, "two model inputs"),
                                     Sizes.sum(rowBytes, scoreBytes, "an output row and its scores"), "one batch item")
         // BATCH_MEMORY bounds the batch; one item is the least a run needs.

@@ -36,7 +36,7 @@ struct MaskBuilder: @unchecked Sendable {
         resampler = Resampler(from: (activations.h, activations.w), to: (input.h, input.w), mode: parameters.upsample)
         slotFloats = try Sizes.sum(input.planeSize, Sizes.sum(resampler.scratchCount, activations.planeSize, "mask scratch"),
                                    "mask scratch")
-        let slotBytes = try Sizes.product([slotFloats], elementSize: 4, "one thread's mask scratch")
+        let slotBytes = try Sizes.bytes([slotFloats], elementSize: 4, "one thread's mask scratch")
         slots = Swift.max(1, Swift.min(parameters.workerThreads, parameters.batchMemory / Swift.max(slotBytes, 1)))
         try Sizes.requireAffordable(bytes: Sizes.product([slots, slotBytes], "mask scratch"), "mask scratch")
         scratchPool = try FloatBuffer(count: Sizes.product([slots, slotFloats], elementSize: 4, "mask scratch"))

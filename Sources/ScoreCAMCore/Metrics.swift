@@ -102,8 +102,8 @@ public struct Evaluation {
         let itemCount = try Sizes.sum(Sizes.product([input.n, numTargets, perMap], "the metric's forward passes"),
                                       2 * input.n, "the metric's forward passes")
         try Sizes.requireAffordable(
-            bytes: Sizes.sum(Sizes.product([itemCount, numTargets + 8], elementSize: 4, "the metric's scores"),
-                             Sizes.product([input.n, numTargets, input.h, input.w], elementSize: 4, "the resized maps"),
+            bytes: Sizes.sum(Sizes.bytes([itemCount, numTargets + 8], elementSize: 4, "the metric's scores"),
+                             Sizes.bytes([input.n, numTargets, input.h, input.w], elementSize: 4, "the resized maps"),
                              "the metric's working memory"),
             "the metric's work list, scores and resized maps")
         let pairs = (0..<input.n).flatMap { b in (0..<numTargets).map { (b, $0) } }

@@ -24,6 +24,12 @@ public enum Sizes {
         return total / Swift.max(elementSize, 1)
     }
 
+    /// The bytes of the product of `factors` elements of `elementSize` bytes, or `.shape` when it overflows.
+    public static func bytes(_ factors: [Int], elementSize: Int,
+                             _ what: @autoclosure () -> String) throws(EngineError) -> Int {
+        try product(factors, elementSize: elementSize, what()) * elementSize
+    }
+
     /// a + b, or `.shape` naming `what` when it overflows.
     public static func sum(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws(EngineError) -> Int {
         let (total, overflow) = a.addingReportingOverflow(b)
