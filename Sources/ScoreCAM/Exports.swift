@@ -234,7 +234,11 @@ public func scorecam_explainer_compute(
         _ = try elementCount([b, c, h, w], "the input")
         _ = try elementCount([b, k, ah, aw], "the activations")
         let mapSize = handle.parameters.mapAtActivationSize ? (ah, aw) : (h, w)
-        _ = try elementCount([b, numTargets, mapSize.0, mapSize.1], "the maps")
+        let mapsNeeded = try elementCount([b, numTargets, mapSize.0, mapSize.1], "the maps")
+        // Before the targets are read: num_targets may be what overflows the maps buffer.
+        guard clampedCapacity(mapsCapacity) >= mapsNeeded else {
+            throw ABIError(SCORECAM_E_BUFFER_TOO_SMALL, "the maps buffer holds \(mapsCapacity) floats but \(mapsNeeded) are needed (\(b) images x \(numTargets) targets x \(mapSize.0) x \(mapSize.1))")
+        }
 
         let explainer = Explainer(
             parameters: handle.parameters,

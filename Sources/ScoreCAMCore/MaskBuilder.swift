@@ -118,7 +118,9 @@ func normalizeMinMax(_ x: UnsafeMutablePointer<Float>, count: Int, eps: Double) 
         hi = Swift.max(hi, x[i])
     }
     let range = Double(hi - lo) + eps
-    let scale = range > 0 ? Float(1 / range) : 0
+    // Capped: 1 / range can exceed float32 (a tiny eps on a constant plane), and Inf * 0 is NaN;
+    // below the cap (x - lo) <= range keeps every value <= 1 anyway.
+    let scale = range > 0 ? Float(Swift.min(1 / range, Double(Float.greatestFiniteMagnitude))) : 0
     for i in 0..<count { x[i] = (x[i] - lo) * scale }
 }
 

@@ -67,21 +67,39 @@ public struct Resampler: Sendable {
         columns = AxisTable(from: inSize.w, to: outSize.w, mode: mode)
     }
 
+    /// Rows first (h x W scratch) unless columns first (H x w) needs less: the smaller of the two
+    /// never exceeds the larger of the source and destination planes, so no shape of activations
+    /// and input can make the scratch larger than what the caller already holds.
+    var verticalFirst: Bool { product(outHeight, inWidth) < product(inHeight, outWidth) }
+
     /// Floats of scratch that `resize` needs (Int.max when that overflows: no allocation succeeds).
-    public var scratchCount: Int {
-        let (count, overflow) = inHeight.multipliedReportingOverflow(by: outWidth)
+    public var scratchCount: Int { verticalFirst ? product(outHeight, inWidth) : product(inHeight, outWidth) }
+
+    private func product(_ a: Int, _ b: Int) -> Int {
+        let (count, overflow) = a.multipliedReportingOverflow(by: b)
         return overflow ? Int.max : count
     }
 
     /// dst (outHeight x outWidth) = resize(src (inHeight x inWidth)).
     public func resize(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
                        scratch: UnsafeMutablePointer<Float>) {
+        if verticalFirst {
+            resizeColumns(src, rows: inHeight, width: inWidth, into: scratch, table: rows)
+            resizeRows(UnsafePointer(scratch), rows: outHeight, into: dst)
+            return
+        }
+        resizeRows(src, rows: inHeight, into: scratch)
+        resizeColumns(UnsafePointer(scratch), rows: inHeight, width: outWidth, into: dst, table: rows)
+    }
+
+    /// Horizontal pass: each of `rows` rows of inWidth floats becomes outWidth floats.
+    private func resizeRows(_ src: UnsafePointer<Float>, rows count: Int, into dst: UnsafeMutablePointer<Float>) {
         columns.indices.withUnsafeBufferPointer { ci in
             columns.weights.withUnsafeBufferPointer { cw in
                 let taps = columns.taps
-                for r in 0..<inHeight {
+                for r in 0..<count {
                     let srcRow = src + r * inWidth
-                    let tmpRow = scratch + r * outWidth
+                    let tmpRow = dst + r * outWidth
                     for x in 0..<outWidth {
                         var sum: Float = 0
                         for j in 0..<taps { sum += cw[x * taps + j] * srcRow[ci[x * taps + j]] }
@@ -90,18 +108,23 @@ public struct Resampler: Sendable {
                 }
             }
         }
-        rows.indices.withUnsafeBufferPointer { ri in
-            rows.weights.withUnsafeBufferPointer { rw in
-                let taps = rows.taps
-                let width = outWidth
+    }
+
+    /// Vertical pass: inHeight rows of `width` floats become outHeight rows; the inner loop runs
+    /// over whole rows (contiguous, so the compiler vectorises it).
+    private func resizeColumns(_ src: UnsafePointer<Float>, rows _: Int, width: Int, into dst: UnsafeMutablePointer<Float>,
+                               table: AxisTable) {
+        table.indices.withUnsafeBufferPointer { ri in
+            table.weights.withUnsafeBufferPointer { rw in
+                let taps = table.taps
                 for y in 0..<outHeight {
                     let dstRow = dst + y * width
                     let w0 = rw[y * taps]
-                    let row0 = UnsafePointer(scratch + ri[y * taps] * width)
+                    let row0 = src + ri[y * taps] * width
                     for x in 0..<width { dstRow[x] = w0 * row0[x] }
                     for j in 1..<taps {
                         let wj = rw[y * taps + j]
-                        let rowJ = UnsafePointer(scratch + ri[y * taps + j] * width)
+                        let rowJ = src + ri[y * taps + j] * width
                         for x in 0..<width { dstRow[x] += wj * rowJ[x] }
                     }
                 }

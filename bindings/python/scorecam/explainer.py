@@ -8,7 +8,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import functools
 import signal
+import sys
 import threading
 from typing import Callable, Sequence, Union
 
@@ -42,6 +44,9 @@ def _float32_array(value, name: str, ndims: Sequence[int]) -> np.ndarray:
     """The engine reads float32, C-contiguous memory as is: anything else is an error, not a copy."""
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(value).__name__}")
+    if isinstance(value, np.ma.MaskedArray):
+        # The engine would read the data under the mask as if it were valid.
+        raise TypeError(f"{name} is a masked array: fill it first ({name}.filled(value))")
     if value.dtype != np.float32:
         raise TypeError(f"{name} must be float32, got {value.dtype} (use {name}.astype(np.float32))")
     if value.ndim not in ndims:
@@ -49,6 +54,31 @@ def _float32_array(value, name: str, ndims: Sequence[int]) -> np.ndarray:
     if not value.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous (use np.ascontiguousarray({name}))")
     return value
+
+
+def _integers(values, name: str) -> np.ndarray:
+    """int64 indices, refusing floats (1.9 is not a channel) and integers int64 cannot hold."""
+    array = np.asarray(values)
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must be integers, got {array.dtype}")
+    if array.size and array.dtype.kind == "u" and array.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{name} holds {array.max()}, beyond int64")
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def _exclusive(method):
+    """One call at a time per Explainer: its per-call state (callback errors, progress) is shared.
+    A second thread, or a callback calling back into its own Explainer, gets a clear error."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError(f"this Explainer is already running a call ({method.__name__} from another thread "
+                               "or from inside one of its own callbacks): use one Explainer per thread")
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._busy.release()
+    return guarded
 
 
 class Explainer:
@@ -91,6 +121,10 @@ class Explainer:
         self._user_progress: Callable | None = None
         self._error: BaseException | None = None
         self._interrupted = False
+        self._busy = threading.Lock()
+        # The forward gets a copy of each batch in this Python-owned array, never the engine's own
+        # buffer: a forward that keeps its batch must not keep memory the engine frees.
+        self._batch: np.ndarray | None = None
         # The C function pointers must outlive every call that may use them: they live here.
         self._forward_c = _lib.FORWARD_FN(self._forward_trampoline)
         self._scoring_c = _lib.SCORING_FN(self._scoring_trampoline)
@@ -215,7 +249,7 @@ class Explainer:
         if self._interrupted:
             return 1
         try:
-            images = np.ctypeslib.as_array(images_p, shape=(n, c, h, w))
+            images = self._batch_copy(images_p, (n, c, h, w))
             outputs = np.asarray(self._forward(images), dtype=np.float32)
             if outputs.shape != (n, output_dim):
                 raise ValueError(f"forward returned shape {outputs.shape}, expected ({n}, {output_dim})")
@@ -224,6 +258,17 @@ class Explainer:
         except BaseException as error:  # noqa: BLE001 - must not unwind through C
             self._error = error
             return 1
+
+    def _batch_copy(self, images_p, shape) -> np.ndarray:
+        """The engine's batch copied into a Python-owned array, reused unless the forward kept the
+        previous one (then it keeps its contents, and this batch gets a new array)."""
+        size = int(np.prod(shape))
+        kept = self._batch is not None and sys.getrefcount(self._batch) > 2  # self._batch + the argument
+        if kept or self._batch is None or self._batch.size < size or self._batch.shape[1:] != shape[1:]:
+            self._batch = np.empty(shape, dtype=np.float32)
+        images = self._batch[:shape[0]]
+        np.copyto(images, np.ctypeslib.as_array(images_p, shape=shape))
+        return images
 
     def _scoring_trampoline(self, _user_data, outputs_p, n, output_dim, _targets_p, num_targets, scores_p):
         try:
@@ -255,6 +300,7 @@ class Explainer:
 
     # ---- explain -------------------------------------------------------------------------------
 
+    @_exclusive
     def explain(self, x: np.ndarray, activations: np.ndarray, targets: Targets, *,
                 cskip: int | None = None, progress=None) -> np.ndarray:
         """Score-CAM maps of `x` for `targets`.
@@ -337,7 +383,7 @@ class Explainer:
             class_targets = np.atleast_1d(np.asarray(targets))
             if class_targets.ndim != 1 or class_targets.size == 0 or not np.issubdtype(class_targets.dtype, np.integer):
                 raise TypeError("targets must be an int, a non-empty list of ints, or a scoring function")
-            class_targets = np.ascontiguousarray(class_targets, dtype=np.int64)
+            class_targets = _integers(class_targets, "targets")
             if self._output_dim is None:
                 self._output_dim = self._probe(xb).shape[1]
             return class_targets.size, class_targets
@@ -366,6 +412,7 @@ class Explainer:
             self._check(self._lib.scorecam_explainer_set_scoring(handle, scoring, None))
         self._score_fn = score_fn
 
+    @_exclusive
     def evaluate(self, x: np.ndarray, maps: np.ndarray, targets: Targets, metric: str = "average_drop", *,
                  progress=None) -> np.ndarray:
         """A faithfulness metric of `maps` for `targets`, one value per image and map.
@@ -424,6 +471,7 @@ class Explainer:
             _ptr(result.base_scores), k, handle, image))
         return result
 
+    @_exclusive
     def masks(self, activations: np.ndarray, size: tuple[int, int], channels=None,
               x: np.ndarray | None = None) -> np.ndarray:
         """The normalized masks (K', H, W) the engine builds for `channels` of one image's
@@ -432,8 +480,9 @@ class Explainer:
         activations = _float32_array(activations, "activations", (3,))
         k, ah, aw = activations.shape
         h, w = size
-        channels = np.arange(k) if channels is None else np.asarray(channels)
-        channels = np.ascontiguousarray(channels, dtype=np.int64)
+        channels = _integers(np.arange(k) if channels is None else channels, "channels")
+        if channels.ndim != 1:
+            raise ValueError(f"channels must be a flat list of indices, got shape {channels.shape}")
         if x is not None:
             x = _float32_array(x, "x", (3,))
             if x.shape[1:] != (h, w):
