@@ -231,14 +231,16 @@ clean:
 SWIFT_CLANG  := $(dir $(shell readlink -f $$(command -v swift)))clang
 FUZZ_S       ?= 600
 FUZZ_TEST_S  ?= 60
-FUZZ_LIB     := .build-fuzz/debug/libscorecam.so
+FUZZ_LIB     := .build-fuzz/release/libscorecam.so
 FUZZ_BIN     := $(BUILD)/fuzz/fuzz_abi
 FUZZ_FLAGS   := -timeout=30 -rss_limit_mb=3072 -malloc_limit_mb=2048 -print_final_stats=1
 TSAN_LIB     := .build-tsan/debug/libscorecam.so
+# ThreadSanitizer's runtime intercepts libdispatch: the test links the toolchain's copy.
+SWIFT_RT_DIR := $(abspath $(dir $(SWIFT_CLANG))../lib/swift/linux)
 SOAK_ARGS    ?= 20000 5000
 
 $(FUZZ_LIB): $(SWIFT_SRC)
-	swift build --scratch-path .build-fuzz -Xswiftc -sanitize=address \
+	swift build -c release --scratch-path .build-fuzz -Xswiftc -sanitize=address \
 	  -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp
 
 # The library's SONAME is libscorecam.so.0: a link beside the binary lets the rpath find it.
@@ -263,7 +265,7 @@ fuzz: $(FUZZ_BIN) $(BUILD)/tests-asan/soak
 	nice $(FUZZ_BIN) $(FUZZ_FLAGS) -max_total_time=$(FUZZ_S) $(BUILD)/fuzz/corpus Tests/fuzz/corpus \
 	  > $(BUILD)/fuzz/fuzz.log 2>&1 || { tail -60 $(BUILD)/fuzz/fuzz.log; exit 1; }
 	@grep -E '^#[0-9]+.*(DONE|pulse)|^stat::' $(BUILD)/fuzz/fuzz.log | tail -12
-	ASAN_OPTIONS=detect_leaks=1 $(BUILD)/tests-asan/soak $(SOAK_ARGS)
+	ASAN_OPTIONS=detect_leaks=1 $(BUILD)/tests-asan/soak $(SOAK_ARGS) -1
 
 $(TSAN_LIB): $(SWIFT_SRC)
 	swift build --scratch-path .build-tsan -Xswiftc -sanitize=thread
@@ -274,7 +276,8 @@ $(BUILD)/tests-tsan/%: Tests/c/%.c Tests/c/test_util.h $(TSAN_LIB)
 	@mkdir -p $(@D)
 	ln -sf $(abspath $(TSAN_LIB)) $(@D)/libscorecam.so.0
 	$(SWIFT_CLANG) $(STRICT_C) -g -O1 -fsanitize=thread -fuse-ld=lld -Iinclude $< -o $@ \
-	  -L$(dir $(TSAN_LIB)) -lscorecam -Wl,-rpath,$(abspath $(@D)) -lm -lpthread
+	  -L$(dir $(TSAN_LIB)) -lscorecam -Wl,-rpath,$(abspath $(@D)) -L$(SWIFT_RT_DIR) -ldispatch -lBlocksRuntime \
+	  -Wl,-rpath,$(SWIFT_RT_DIR) -lm -lpthread
 
 test-tsan: $(BUILD)/tests-tsan/test_churn $(BUILD)/tests-tsan/test_threads
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tests-tsan/test_churn
@@ -291,4 +294,4 @@ $(BUILD)/tests-asan/soak: Tests/c/soak.c Tests/c/test_util.h $(LIB)
 # 20,000 ok + 5,000 failing computes with a flat resident set; a tenth of that under LeakSanitizer.
 test-soak: $(BUILD)/tests/soak $(BUILD)/tests-asan/soak
 	$(BUILD)/tests/soak $(SOAK_ARGS)
-	ASAN_OPTIONS=detect_leaks=1 $(BUILD)/tests-asan/soak 2000 500
+	ASAN_OPTIONS=detect_leaks=1 $(BUILD)/tests-asan/soak 2000 500 -1
