@@ -211,7 +211,11 @@ class Explainer:
                 if value not in names:
                     raise ValueError(f"{name} must be one of {', '.join(names)}, got {value!r}")
                 value = names[value]
-            self._check(self._lib.scorecam_explainer_set_param(self._live_handle(), number, float(value)))
+            try:
+                value = float(value)
+            except OverflowError:
+                raise ValueError(f"{name}: {value} is beyond every parameter's range") from None
+            self._check(self._lib.scorecam_explainer_set_param(self._live_handle(), number, value))
 
     def get_param(self, name: str):
         number, names = self._PARAMS[name]

@@ -32,6 +32,10 @@ def test_huge_parameters_and_sizes_raise():
             except scorecam.ScoreCAMError as error:
                 assert error.status == _lib.E_INVALID_ARGUMENT, error
                 print(name, "refused")
+        try:
+            scorecam.Explainer(model, seed=10**400)  # beyond any double
+        except ValueError as error:
+            assert "range" in str(error)
         # F7: float32 parameters beyond float32's range became inf.
         try:
             scorecam.Explainer(model, baseline=1e39)
