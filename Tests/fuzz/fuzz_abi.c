@@ -115,6 +115,8 @@ typedef struct {
     int forward_kind, scoring_kind, fail_at;
     int64_t output_dim;
     int64_t expect_c, expect_h, expect_w; /* the running call's image shape */
+    int64_t expect_targets;               /* and its number of targets */
+    double batch_memory;                  /* BATCH_MEMORY as last set */
     int calls, depth;
     size_t progress_calls, last_done, cancel_at;
 } state;
@@ -140,6 +142,12 @@ static int forward(void *user_data, const float *images, int64_t n, int64_t c, i
             "forward got %lld x %lld x %lld x %lld", (long long)n, (long long)c, (long long)h, (long long)w);
     REQUIRE(output_dim == s->output_dim, "output_dim %lld", (long long)output_dim);
     for (int64_t i = 0; i < n * c * h * w; i++) REQUIRE(isfinite(images[i]), "non-finite masked image value");
+    if (s->depth == 0) {
+        /* The batch buffers fit BATCH_MEMORY: two images, an output row and a score row per item. */
+        double item = 8.0 * (double)(c * h * w) + 4.0 * (double)output_dim + 4.0 * (double)s->expect_targets;
+        REQUIRE(n == 1 || (double)n * item <= s->batch_memory, "a batch of %lld items of %.0f bytes over BATCH_MEMORY %.0f",
+                (long long)n, item, s->batch_memory);
+    }
     switch (s->forward_kind) {
     case FW_FAIL:
         if (s->calls >= s->fail_at) return 7;
@@ -152,11 +160,11 @@ static int forward(void *user_data, const float *images, int64_t n, int64_t c, i
             s->depth++;
             check_status(scorecam_explainer_get_param(&value, s->e, SCORECAM_PARAM_BATCH_SIZE), s->e);
             check_status(scorecam_explainer_set_param(s->e, SCORECAM_PARAM_BATCH_SIZE, value + 1), s->e);
-            int64_t save_c = s->expect_c, save_h = s->expect_h, save_w = s->expect_w;
+            int64_t save_c = s->expect_c, save_h = s->expect_h, save_w = s->expect_w, save_t = s->expect_targets;
             size_t save_done = s->last_done;
             s->last_done = 0; /* the nested run counts its own progress */
             (void)nested_compute();
-            s->expect_c = save_c, s->expect_h = save_h, s->expect_w = save_w;
+            s->expect_c = save_c, s->expect_h = save_h, s->expect_w = save_w, s->expect_targets = save_t;
             s->last_done = save_done;
             s->depth--;
         }
@@ -253,6 +261,7 @@ static int nested_compute(void) {
     for (int i = 0; i < 32; i++) x[i] = (float)(i % 5) / 5.0f;
     for (int i = 0; i < 12; i++) acts[i] = (float)((i * 7) % 11);
     g.expect_c = 2, g.expect_h = 4, g.expect_w = 4;
+    g.expect_targets = 1;
     int status = scorecam_explainer_compute(maps, 32, g.e, x, 1, 2, 4, 4, acts, 3, 2, 2, targets, 1);
     check_status(status, g.e);
     return status;
@@ -305,6 +314,7 @@ static void op_compute(reader *r, int evaluate) {
     if (nt < 0) target_p = NULL;
     reset_run();
     g.expect_c = c, g.expect_h = h, g.expect_w = w;
+    g.expect_targets = (int64_t)num_targets;
     if (evaluate) {
         float *maps = floats((size_t)(maps_count ? maps_count : 1), 0);
         double *values = malloc(sizeof(double) * (held + 1));
@@ -326,6 +336,12 @@ static void op_compute(reader *r, int evaluate) {
         int status = scorecam_explainer_compute((flags & 4) ? NULL : maps, capacity, g.e, (flags & 8) ? NULL : input,
                                                 b, c, h, w, acts, k, ah, aw, target_p, num_targets);
         check_status(status, g.e);
+        /* A callback that wrote nothing must not pass unnoticed. */
+        if (g.calls > 0 && (g.forward_kind == FW_NOTHING || (g.scoring_kind == SC_NOTHING && status != SCORECAM_E_CALLBACK)))
+            REQUIRE(status != SCORECAM_OK, "a callback wrote nothing and compute returned OK");
+        /* Too small only when it is: capacity below what the maps need. */
+        if (status == SCORECAM_E_BUFFER_TOO_SMALL && (flags & 4) == 0 && maps_count > 0 && nt >= 0)
+            REQUIRE(capacity < exact, "BUFFER_TOO_SMALL with capacity %zu >= %zu", capacity, exact);
         if (status != SCORECAM_OK) {
             REQUIRE(untouched(maps, 0, held + 1), "maps written on error (status %d)", status);
         } else {
@@ -414,6 +430,7 @@ static void op_params(reader *r) {
         if (param == SCORECAM_PARAM_BATCH_MEMORY && value > 67108864.0) value = 67108864.0;
         status = scorecam_explainer_set_param(g.e, param, value);
         check_status(status, g.e);
+        if (status == SCORECAM_OK && param == SCORECAM_PARAM_BATCH_MEMORY) g.batch_memory = value;
         break;
     case 1:
         status = scorecam_explainer_get_param(&out, g.e, param);
@@ -473,6 +490,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_status(scorecam_explainer_create(&g.e), NULL);
     /* Tight limits keep each input fast; the fuzzer may still raise them. */
     check_status(scorecam_explainer_set_param(g.e, SCORECAM_PARAM_BATCH_MEMORY, 1 << 24), g.e);
+    g.batch_memory = 1 << 24;
     check_status(scorecam_explainer_set_param(g.e, SCORECAM_PARAM_THREADS, 2), g.e);
     check_status(scorecam_explainer_set_progress(g.e, progress, &g), g.e);
     check_status(scorecam_explainer_set_forward(g.e, forward, 4, &g), g.e);

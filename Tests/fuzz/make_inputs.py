@@ -152,7 +152,7 @@ REGRESSIONS = {
     # F5: resampler scratch of activation height x input width.
     "f5-resampler-scratch": compute(b=1, c=1, h=1, w=65536, k=1, ah=65536, aw=1),
     # F6: a huge batch size: the batch buffers are bounded by BATCH_MEMORY.
-    "f6-batch-memory": set_param("BATCH_SIZE", "2^30") + compute(c=3, h=16, w=16, k=8)
+    "f6-batch-memory": set_param("BATCH_SIZE", "2^30") + compute(c=3, h=16, w=16, k=4096, ah=1, aw=2, act_data=pattern(8192, 2))
                        + set_param("BATCH_MEMORY", 1) + compute(c=3, h=16, w=16, k=8),
     # F7: float32 parameters beyond float32, extreme activations, RAW weights of huge scores.
     "f7-extreme-values": set_param("BASELINE", "1e39") + set_param("NOISE_STD", "1e39") + get_param("BASELINE")
