@@ -233,7 +233,7 @@ FUZZ_S       ?= 600
 FUZZ_TEST_S  ?= 60
 FUZZ_LIB     := .build-fuzz/release/libscorecam.so
 FUZZ_BIN     := $(BUILD)/fuzz/fuzz_abi
-FUZZ_FLAGS   := -timeout=30 -rss_limit_mb=3072 -malloc_limit_mb=2048 -print_final_stats=1
+FUZZ_FLAGS   := -timeout=30 -rss_limit_mb=3072 -malloc_limit_mb=2048 -max_len=4096 -print_final_stats=1
 TSAN_LIB     := .build-tsan/debug/libscorecam.so
 # ThreadSanitizer's runtime intercepts libdispatch: the test links the toolchain's copy.
 SWIFT_RT_DIR := $(abspath $(dir $(SWIFT_CLANG))../lib/swift/linux)

@@ -98,7 +98,8 @@ class Explainer:
     eps, weighting ("softmax", "raw"), subtract_base, score ("logit", "softmax"), baseline,
     normalize, threads, normalize_mask_first, relu_before_upsampling, map_upsample,
     map_at_activation_size, normalize_low_map, map_eps, method ("scorecam", "sscam", "iscam"),
-    samples, noise_std, seed, adaptive_tolerance, adaptive_step.
+    samples, noise_std, seed, adaptive_tolerance, adaptive_step, batch_memory (bytes the batch
+    buffers may hold; the batch shrinks to fit).
 
     One Explainer must not be used by two threads at once; separate Explainers may run in parallel.
     """
@@ -195,6 +196,7 @@ class Explainer:
         "metric_score": (_lib.PARAM_METRIC_SCORE, _lib.SCORE),
         "metric_steps": (_lib.PARAM_METRIC_STEPS, None),
         "metric_baseline": (_lib.PARAM_METRIC_BASELINE, None),
+        "batch_memory": (_lib.PARAM_BATCH_MEMORY, None),
     }
     _FLOAT_PARAMS = ("eps", "baseline", "map_eps", "noise_std", "adaptive_tolerance", "metric_baseline")
 
