@@ -92,31 +92,40 @@ public struct Evaluation {
         return Array(stride(from: 0, to: positions, by: step)) + [positions]
     }
 
+    /// Score calls stream the work items in chunks of at most this many items x targets scores.
+    private static let chunkScores = 1 << 20
+
     /// One value per image and target (images x targets).
+    ///
+    /// The work items (the originals, then the baselines for insertion/deletion, then every
+    /// perturbation of every map) are computed from their index, a chunk at a time; of a
+    /// perturbation only its own target's score is kept.
     public func run(_ metric: Metric, host: some ModelHost) throws(EngineError) -> [Double] {
         try validate(host: host)
-        let numTargets = maps.c
-        // The work list, its scores, and the per-map masks or ranks at the input's size exist at
-        // once: refuse what this machine cannot hold instead of trapping in an allocation.
-        let perMap = metric.usesMasks ? 1 : counts.count - 1
-        let itemCount = try Sizes.sum(Sizes.product([input.n, numTargets, perMap], "the metric's forward passes"),
-                                      2 * input.n, "the metric's forward passes")
-        try Sizes.requireAffordable(
-            bytes: Sizes.sum(Sizes.bytes([itemCount, numTargets + 8], elementSize: 4, "the metric's scores"),
-                             Sizes.bytes([input.n, numTargets, input.h, input.w], elementSize: 4, "the resized maps"),
-                             "the metric's working memory"),
-            "the metric's work list, scores and resized maps")
-        let pairs = (0..<input.n).flatMap { b in (0..<numTargets).map { (b, $0) } }
-        var items = (0..<input.n).map { MetricItem(image: $0, target: 0, kind: .original) }
+        let numTargets = maps.c, n = input.n
         let counts = self.counts
-        switch metric {
-        case .averageDrop, .increaseInConfidence:
-            items += pairs.map { MetricItem(image: $0.0, target: $0.1, kind: .masked) }
-        case .insertion, .deletion:
-            items += (0..<input.n).map { MetricItem(image: $0, target: 0, kind: .baseline) }
-            let interior = counts.dropFirst().dropLast()
-            items += pairs.flatMap { b, t in
-                interior.map { MetricItem(image: b, target: t, kind: metric == .insertion ? .inserted(count: $0) : .deleted(count: $0)) }
+        let interior = counts.count - 2
+        let perMap = metric.usesMasks ? 1 : interior
+        let pairCount = try Sizes.product([n, numTargets], "the metric's maps")
+        let perturbations = try Sizes.product([pairCount, perMap], "the metric's forward passes")
+        let heads = metric.usesMasks ? n : 2 * n
+        let itemCount = try Sizes.sum(perturbations, heads, "the metric's forward passes")
+        // What exists at once besides the batches: one score per perturbation, the head scores,
+        // and the per-map masks or ranks at the input's size.
+        try Sizes.requireAffordable(
+            bytes: Sizes.sum(Sizes.bytes([itemCount], elementSize: 4, "the metric's scores"),
+                             Sizes.bytes([n, numTargets, input.h, input.w], elementSize: 4, "the resized maps"),
+                             "the metric's working memory"),
+            "the metric's scores and resized maps")
+        func item(_ index: Int) -> MetricItem {
+            if index < n { return MetricItem(image: index, target: 0, kind: .original) }
+            if !metric.usesMasks && index < 2 * n { return MetricItem(image: index - n, target: 0, kind: .baseline) }
+            let p = (index - heads) / perMap, step = (index - heads) % perMap
+            let (b, t) = (p / numTargets, p % numTargets)
+            switch metric {
+            case .averageDrop, .increaseInConfidence: return MetricItem(image: b, target: t, kind: .masked)
+            case .insertion: return MetricItem(image: b, target: t, kind: .inserted(count: counts[1 + step]))
+            case .deletion: return MetricItem(image: b, target: t, kind: .deleted(count: counts[1 + step]))
             }
         }
         var scoring = parameters
@@ -124,24 +133,37 @@ public struct Evaluation {
         let builder = MetricBuilder(input: input, masks: metric.usesMasks ? try normalizedMasks() : nil,
                                     ranks: metric.usesMasks ? nil : try positionRanks(), numTargets: numTargets,
                                     baseline: parameters.metricBaseline, threads: parameters.workerThreads)
+        let chunk = Swift.max(1, Swift.min(itemCount, Self.chunkScores / numTargets))
         let pipeline = try ForwardPipeline(builder: builder, host: host, parameters: scoring, targets: targets,
-                                           numTargets: numTargets, maxItems: items.count, total: items.count)
-        let scores = try pipeline.score(items)
-        func score(_ item: Int, _ target: Int) -> Double { Double(scores[item * numTargets + target]) }
+                                           numTargets: numTargets, maxItems: chunk, total: itemCount)
+        var headScores = [Float](repeating: 0, count: heads * numTargets)  // every target of each head
+        var own = [Float](repeating: 0, count: perturbations)               // a perturbation's own target
+        var start = 0
+        while start < itemCount {
+            let end = Swift.min(start + chunk, itemCount)
+            let items = (start..<end).map(item)
+            let scores = try pipeline.score(items)
+            for (i, index) in (start..<end).enumerated() {
+                if index < heads {
+                    for t in 0..<numTargets { headScores[index * numTargets + t] = scores[i * numTargets + t] }
+                } else {
+                    own[index - heads] = scores[i * numTargets + items[i].target]
+                }
+            }
+            start = end
+        }
 
-        return pairs.enumerated().map { index, pair in
-            let (b, t) = pair
-            let original = score(b, t)
+        return (0..<pairCount).map { p in
+            let (b, t) = (p / numTargets, p % numTargets)
+            let original = Double(headScores[b * numTargets + t])
             switch metric {
             case .averageDrop, .increaseInConfidence:
-                let masked = score(input.n + index, t)
+                let masked = Double(own[p])
                 return metric == .averageDrop ? Swift.max(0, original - masked) / (original + 1e-7)
                                               : (original < masked ? 1 : 0)
             case .insertion, .deletion:
-                let baseline = score(input.n + b, t)
-                let interior = counts.count - 2
-                let first = 2 * input.n + index * interior
-                let middle = (0..<interior).map { score(first + $0, t) }
+                let baseline = Double(headScores[(n + b) * numTargets + t])
+                let middle = (0..<interior).map { Double(own[p * interior + $0]) }
                 let curve = metric == .insertion ? [baseline] + middle + [original] : [original] + middle + [baseline]
                 let positions = Double(input.planeSize)
                 return (1..<counts.count).reduce(0.0) { area, i in

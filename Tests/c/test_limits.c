@@ -275,6 +275,25 @@ static void test_allocations(void) {
         free(small_maps);
         free(values);
     }
+    /* Insertion with 1024 targets and 4096 steps: 4M perturbations whose scores for every target
+     * once filled one list (17 GB). They stream now: cancelled after the first batch, total announced. */
+    {
+        enum { T = 1024, S = 64 };
+        float *heat = malloc(sizeof(float) * T * S * S);
+        double *values = malloc(sizeof(double) * T);
+        progress_log log = {0, 0};
+        for (int i = 0; i < T * S * S; i++) heat[i] = (float)((i * 7) % 13);
+        CHECK_STATUS(scorecam_explainer_set_scoring(e, mean_scoring, NULL), SCORECAM_OK, e);
+        CHECK_STATUS(scorecam_explainer_set_param(e, SCORECAM_PARAM_METRIC_STEPS, S * S), SCORECAM_OK, e);
+        CHECK_STATUS(scorecam_explainer_set_progress(e, cancel_at_once, &log), SCORECAM_OK, e);
+        CHECK_STATUS(scorecam_explainer_evaluate(values, T, e, SCORECAM_METRIC_INSERTION, line, 1, 1, S, S, heat, S, S,
+                                                 NULL, T), SCORECAM_E_CANCELLED, e);
+        CHECK(log.calls == 1 && log.total == (size_t)T * (S * S - 1) + 2);
+        CHECK_STATUS(scorecam_explainer_set_progress(e, NULL, NULL), SCORECAM_OK, e);
+        CHECK_STATUS(scorecam_explainer_set_scoring(e, NULL, NULL), SCORECAM_OK, e);
+        free(heat);
+        free(values);
+    }
     /* SS-CAM with SAMPLES = 2^20 over 4096 channels built 2^32 work items up front; now the work
      * streams: cancelled after the first batch, with the whole total announced. */
     {
