@@ -163,10 +163,11 @@ enum scorecam_param {
     SCORECAM_PARAM_METRIC_BASELINE = 27,        /* value of removed pixels; finite; default 0 */
     /* -- added in 0.1: a bound on memory -- */
     SCORECAM_PARAM_BATCH_MEMORY = 28            /* bytes the batch buffers may hold: two batches of masked images
-                                                 * (double buffering) plus their outputs and scores, and the mask
-                                                 * workers' scratch; the batch shrinks below BATCH_SIZE to fit (the
-                                                 * forward callback then gets smaller n), down to one image;
-                                                 * >= 1; default 2^30 (1 GiB); presets keep it */
+                                                 * (double buffering) plus their outputs and scores; the batch
+                                                 * shrinks below BATCH_SIZE to fit (the forward callback then gets
+                                                 * a smaller n), down to one image. The mask workers' scratch fits
+                                                 * in it too (fewer workers, at least one). >= 1; default 2^30
+                                                 * (1 GiB); presets keep it */
 };
 
 enum scorecam_upsample {
