@@ -251,7 +251,7 @@ $(FUZZ_BIN): Tests/fuzz/fuzz_abi.c include/scorecam.h $(FUZZ_LIB)
 	  -Iinclude $< -o $@ -L$(dir $(FUZZ_LIB)) -lscorecam -Wl,-rpath,$(abspath $(@D))
 
 test-fuzz: $(FUZZ_BIN)
-	@echo "[fuzz] replaying $$(ls Tests/fuzz/corpus Tests/fuzz/regressions | wc -l) committed inputs"
+	@echo "[fuzz] replaying $$(ls Tests/fuzz/corpus/* Tests/fuzz/regressions/* | wc -l) committed inputs"
 	@$(FUZZ_BIN) $(FUZZ_FLAGS) Tests/fuzz/regressions/* Tests/fuzz/corpus/* > $(BUILD)/fuzz/replay.log 2>&1 \
 	  || { tail -40 $(BUILD)/fuzz/replay.log; exit 1; }
 	@tail -2 $(BUILD)/fuzz/replay.log
