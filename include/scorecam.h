@@ -21,6 +21,19 @@
  *   - Threads: an explainer must be used by one thread at a time; separate explainers may run in
  *     parallel. The forward, scoring and progress callbacks are always called on the thread that
  *     called scorecam_explainer_compute(); the engine's own worker threads never call them.
+ *   - Re-entrancy: a callback may call any function on its own explainer except
+ *     scorecam_explainer_destroy(). A run works on a copy of the parameters and callbacks taken
+ *     when it started: set_param, set_preset and set_forward/scoring/progress made from a callback
+ *     apply from the next call. A nested compute/evaluate/make_masks runs to completion on its own;
+ *     afterwards the details are those of the last compute to finish. The messages of
+ *     scorecam_explainer_last_error() follow the calls in the order they return.
+ *   - Limits: every size is checked for overflow (SCORECAM_E_SHAPE); large allocations that fail
+ *     or exceed the machine's memory return SCORECAM_E_OUT_OF_MEMORY; data so large that float32
+ *     arithmetic on it would overflow (magnitudes above FLT_MAX / 4, masks scaled past it by SAMPLES or
+ *     NOISE_STD, RAW weights of huge scores) is refused with a message naming it; a forward or
+ *     scoring callback that leaves outputs unwritten is caught (they read as NaN). Counts given as
+ *     size_t above INT64_MAX are refused (SCORECAM_E_INVALID_ARGUMENT), capacities that large are
+ *     read as "enough".
  *   - Symbols are only ever added; parameter and status numbers are fixed forever.
  */
 #ifndef SCORECAM_H
@@ -140,7 +153,10 @@ int scorecam_explainer_set_masks_forward(scorecam_explainer *explainer, scorecam
 
 /* ---- parameters ------------------------------------------------------------------------------ */
 
-/* Parameters are numbers (double); integer parameters must be given as integral values. */
+/* Parameters are numbers (double); integer parameters must be given as integral values. Every range
+ * below is also queryable at run time (scorecam_param_count / scorecam_param_info); a value outside
+ * it, NaN or Inf is refused with SCORECAM_E_INVALID_ARGUMENT and changes nothing. Float parameters
+ * (BASELINE, METRIC_BASELINE, NOISE_STD) must lie within float32's range. */
 enum scorecam_param {
     SCORECAM_PARAM_BATCH_SIZE = 1,      /* masked images per forward call; >= 1; default 128 */
     SCORECAM_PARAM_UPSAMPLE = 2,        /* enum scorecam_upsample; default BICUBIC */
@@ -167,10 +183,17 @@ enum scorecam_param {
     SCORECAM_PARAM_SEED = 22,                   /* SS-CAM noise seed, an integer in [0, 2^53]; default 0 */
     SCORECAM_PARAM_ADAPTIVE_TOLERANCE = 23,     /* > 0: adaptive channel budget (see below); default 0 = off */
     SCORECAM_PARAM_ADAPTIVE_STEP = 24,          /* channels per adaptive step; >= 1; default 8 */
-    /* metrics (scorecam_explainer_evaluate); presets keep these, like BATCH_SIZE and THREADS */
+    /* metrics (scorecam_explainer_evaluate); presets keep these, like BATCH_SIZE, THREADS and BATCH_MEMORY */
     SCORECAM_PARAM_METRIC_SCORE = 25,           /* enum scorecam_score a metric compares; default SOFTMAX */
     SCORECAM_PARAM_METRIC_STEPS = 26,           /* insertion/deletion steps; >= 1; default 20 */
-    SCORECAM_PARAM_METRIC_BASELINE = 27         /* value of removed pixels; finite; default 0 */
+    SCORECAM_PARAM_METRIC_BASELINE = 27,        /* value of removed pixels; finite; default 0 */
+    /* -- added in 0.1: a bound on memory -- */
+    SCORECAM_PARAM_BATCH_MEMORY = 28            /* bytes the batch buffers may hold: two batches of masked images
+                                                 * (double buffering) plus their outputs and scores; the batch
+                                                 * shrinks below BATCH_SIZE to fit (the forward callback then gets
+                                                 * a smaller n), down to one image. The mask workers' scratch fits
+                                                 * in it too (fewer workers, at least one). >= 1; default 2^30
+                                                 * (1 GiB); presets keep it */
 };
 
 enum scorecam_upsample {
@@ -218,7 +241,24 @@ enum scorecam_method {
 
 int scorecam_explainer_set_param(scorecam_explainer *explainer, int param, double value);
 int scorecam_explainer_get_param(double *out, const scorecam_explainer *explainer, int param);
-/* Sets every parameter but BATCH_SIZE and THREADS to a named preset:
+
+/* What values a parameter takes (scorecam_param_info). */
+enum scorecam_param_kind {
+    SCORECAM_PARAM_KIND_INTEGER = 0, /* a whole number in [min, max] */
+    SCORECAM_PARAM_KIND_BOOLEAN = 1, /* 0 or 1 */
+    SCORECAM_PARAM_KIND_CHOICE = 2,  /* a whole number naming an enum value, in [min, max] */
+    SCORECAM_PARAM_KIND_REAL = 3     /* any finite number in [min, max] */
+};
+/* The number of parameters (added in 0.1). */
+size_t scorecam_param_count(void);
+/* Describes parameter number `index` (0 <= index < scorecam_param_count(); not the SCORECAM_PARAM_*
+ * number, which comes back in *param): its name ("SCORECAM_PARAM_BATCH_SIZE", static storage), kind
+ * (enum scorecam_param_kind), range and default. Any out-pointer may be NULL. An index out of range
+ * returns SCORECAM_E_INVALID_ARGUMENT (added in 0.1). */
+int scorecam_param_info(int *param, const char **name, int *kind, double *min, double *max,
+                        double *default_value, size_t index);
+
+/* Sets every parameter but BATCH_SIZE, THREADS and BATCH_MEMORY to a named preset:
  *   "seed"     tiskw/scorecam-pytorch (the default): bicubic, eps 1e-10, softmax of (score - unmasked
  *              score), map = ReLU(sum_k w_k up(A_k)), not normalized.
  *   "gradcam"  pytorch-grad-cam 1.5.7 ScoreCAM: bilinear align_corners=True, eps 1e-8, softmax of

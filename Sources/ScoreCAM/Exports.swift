@@ -32,16 +32,19 @@ private func positive(_ value: Int64, _ name: String) throws(ABIError) -> Int {
 }
 
 private func elementCount(_ dims: [Int], _ what: String) throws(ABIError) -> Int {
-    var total = MemoryLayout<Float>.stride  // the byte count must fit too
-    for dim in dims {
-        let (next, overflow) = total.multipliedReportingOverflow(by: dim)
-        guard !overflow else {
-            throw ABIError(SCORECAM_E_SHAPE, "\(what) of \(dims.map(String.init).joined(separator: "x")) floats overflows")
-        }
-        total = next
-    }
-    return total / MemoryLayout<Float>.stride
+    do { return try Sizes.product(dims, elementSize: MemoryLayout<Float>.stride, what) } catch { throw ABIError(error) }
 }
+
+/// A size_t count: Swift sees one above INT64_MAX as negative; no such count can be honest.
+private func count(_ value: Int, _ name: String) throws(ABIError) -> Int {
+    guard value >= 0 else {
+        throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "\(name) is \(UInt(bitPattern: value)), above INT64_MAX")
+    }
+    return value
+}
+
+/// A size_t capacity: one above INT64_MAX holds more than any request can need.
+private func clampedCapacity(_ value: Int) -> Int { value < 0 ? Int.max : value }
 
 /// The registered callbacks as the engine's host, after the checks compute and evaluate share.
 /// masksMode: compute's, where a registered masks forward replaces the forward.
@@ -51,7 +54,9 @@ private func callbackHost(_ handle: ExplainerHandle, targets: UnsafePointer<Int6
     guard handle.forward != nil || masksForward != nil else {
         throw ABIError(SCORECAM_E_NO_FORWARD, "no forward callback: call scorecam_explainer_set_forward() first")
     }
-    guard numTargets > 0 else { throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "num_targets must be at least 1") }
+    guard try count(numTargets, "num_targets") > 0 else {
+        throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "num_targets must be at least 1")
+    }
     guard handle.scoring != nil || targets != nil else {
         throw ABIError(SCORECAM_E_NULL_POINTER, "targets is NULL and no scoring callback is registered")
     }
@@ -177,6 +182,30 @@ public func scorecam_explainer_get_param(_ out: UnsafeMutablePointer<Double>?, _
 }
 
 @c @implementation
+public func scorecam_param_count() -> Int {
+    Parameters.table.count
+}
+
+@c @implementation
+public func scorecam_param_info(_ param: UnsafeMutablePointer<Int32>?, _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
+                                _ kind: UnsafeMutablePointer<Int32>?, _ min: UnsafeMutablePointer<Double>?,
+                                _ max: UnsafeMutablePointer<Double>?, _ defaultValue: UnsafeMutablePointer<Double>?,
+                                _ index: Int) -> Int32 {
+    exported {
+        guard index >= 0, index < Parameters.table.count else {
+            throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "parameter index \(UInt(bitPattern: index)) is outside 0..<\(Parameters.table.count)")
+        }
+        let info = Parameters.table[index]
+        param?.pointee = Int32(info.id)
+        name?.pointee = Parameters.cNames[index]
+        kind?.pointee = Int32(info.kind.rawValue)
+        min?.pointee = info.minimum
+        max?.pointee = info.maximum
+        defaultValue?.pointee = info.defaultValue
+    }
+}
+
+@c @implementation
 public func scorecam_explainer_set_preset(_ explainer: OpaquePointer?, _ name: UnsafePointer<CChar>?) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
     return exported(handle) {
@@ -225,7 +254,11 @@ public func scorecam_explainer_compute(
         _ = try elementCount([b, c, h, w], "the input")
         _ = try elementCount([b, k, ah, aw], "the activations")
         let mapSize = handle.parameters.mapAtActivationSize ? (ah, aw) : (h, w)
-        _ = try elementCount([b, numTargets, mapSize.0, mapSize.1], "the maps")
+        let mapsNeeded = try elementCount([b, numTargets, mapSize.0, mapSize.1], "the maps")
+        // Before the targets are read: num_targets may be what overflows the maps buffer.
+        guard clampedCapacity(mapsCapacity) >= mapsNeeded else {
+            throw ABIError(SCORECAM_E_BUFFER_TOO_SMALL, "the maps buffer holds \(mapsCapacity) floats but \(mapsNeeded) are needed (\(b) images x \(numTargets) targets x \(mapSize.0) x \(mapSize.1))")
+        }
 
         var explainer = Explainer(
             parameters: handle.parameters,
@@ -234,7 +267,7 @@ public func scorecam_explainer_compute(
             targets: targets.map { t in (0..<numTargets).map { Int(t[$0]) } } ?? [],
             numTargets: numTargets)
         explainer.batchBuffers = handle.batchBuffers
-        let images = try explainer.run(host: host, maps: maps, mapsCapacity: mapsCapacity)
+        let images = try explainer.run(host: host, maps: maps, mapsCapacity: clampedCapacity(mapsCapacity))
         handle.details = (images, numTargets)
     }
 }
@@ -273,6 +306,7 @@ public func scorecam_explainer_get_details(
     let handle = ExplainerHandle.from(explainer)
     return exported(handle) {
         let (image, _) = try details(handle, image)
+        let capacity = clampedCapacity(capacity)
         guard capacity >= image.channels.count else {
             throw ABIError(SCORECAM_E_BUFFER_TOO_SMALL, "capacity \(capacity) is below the \(image.channels.count) channels used")
         }
@@ -302,8 +336,10 @@ public func scorecam_explainer_make_masks(
         let (k, ah, aw) = (try positive(k, "k"), try positive(ah, "ah"), try positive(aw, "aw"))
         let c = input == nil ? 1 : try positive(c, "c")
         _ = try elementCount([k, ah, aw], "the activations")
+        let numChannels = try count(numChannels, "num_channels")
+        _ = try elementCount([c, h, w], input == nil ? "one mask" : "the input")
         let needed = try elementCount([numChannels, c, h, w], "the masks")
-        guard capacity >= needed else {
+        guard clampedCapacity(capacity) >= needed else {
             throw ABIError(SCORECAM_E_BUFFER_TOO_SMALL, "out holds \(capacity) floats but \(needed) are needed")
         }
         try renderMasks(
@@ -337,7 +373,7 @@ public func scorecam_explainer_evaluate(
         _ = try elementCount([b, c, h, w], "the input")
         _ = try elementCount([b, numTargets, mapH, mapW], "the maps")
         let needed = try elementCount([b, numTargets], "the values")
-        guard capacity >= needed else {
+        guard clampedCapacity(capacity) >= needed else {
             throw ABIError(SCORECAM_E_BUFFER_TOO_SMALL, "values holds \(capacity) doubles but \(needed) are needed")
         }
         let evaluation = Evaluation(

@@ -39,26 +39,40 @@ public struct Explainer {
         parameters.mapAtActivationSize ? (activations.h, activations.w) : (input.h, input.w)
     }
 
-    /// Floats `run` writes: images x targets x map height x map width.
-    public var mapsCount: Int { input.n * numTargets * mapSize.h * mapSize.w }
+    /// Floats `run` writes: images x targets x map height x map width (Int.max if that overflows).
+    public var mapsCount: Int {
+        (try? Sizes.product([input.n, numTargets, mapSize.h, mapSize.w], elementSize: 4, "the maps")) ?? Int.max
+    }
+
+    /// Score calls stream the work items in chunks of at most this many items x targets scores:
+    /// SS-CAM's SAMPLES x channels never becomes one list.
+    private static let chunkScores = 1 << 20
 
     /// Writes the maps and returns the per-image details. On error, `maps` is untouched.
     public func run(host: some ModelHost, maps: UnsafeMutablePointer<Float>,
                     mapsCapacity: Int) throws(EngineError) -> [ImageDetails] {
-        try validate(host: host, mapsCapacity: mapsCapacity)
+        let activationMagnitude = try validate(host: host, mapsCapacity: mapsCapacity)
         let adaptive = parameters.adaptiveTolerance > 0
         var plans = try (0..<input.n).map { image throws(EngineError) in
             try selectChannels(activations, image: image, parameters: parameters, ordered: adaptive)
         }
         let samples = parameters.samplesPerChannel
         let needsBase = parameters.needsBaseScore
-        let planned = plans.reduce(0) { $0 + $1.count } * samples + (needsBase ? input.n : 0)
-        let chunk = adaptive ? parameters.adaptiveStep * samples : planned
+        let channelCount = plans.reduce(0) { $0 + $1.count }
+        let planned = try Sizes.sum(Sizes.product([channelCount, samples], "the masked images of the run"),
+                                    needsBase ? input.n : 0, "the forward passes of the run")
+        // What the run keeps besides the batches: per channel and target a score, a sum and a
+        // weight (the details), and one chunk of item scores.
+        let chunk = Swift.max(1, Swift.min(planned, Self.chunkScores / numTargets))
+        try Sizes.requireAffordable(
+            bytes: Sizes.sum(Sizes.bytes([channelCount, numTargets], elementSize: 16, "the channel scores"),
+                             Sizes.bytes([chunk, numTargets], elementSize: 4, "a chunk of scores"), "the run's scores"),
+            "the channel scores and weights")
         let pipeline = try ForwardPipeline(
-            builder: MaskBuilder(input: input, activations: activations, parameters: parameters,
+            builder: try MaskBuilder(input: input, activations: activations, parameters: parameters,
                                  masksOnly: host.takesMasks), host: host,
-            parameters: parameters, targets: targets, numTargets: numTargets,
-            maxItems: Swift.max(chunk, needsBase ? input.n : 0), total: planned, cache: batchBuffers)
+            parameters: parameters, targets: targets, numTargets: numTargets, maxItems: chunk, total: planned,
+            cache: batchBuffers)
 
         let base: [[Float]] = needsBase
             ? try perImage(pipeline.score((0..<input.n).map { WorkItem(image: $0, channel: nil) }))
@@ -66,40 +80,50 @@ public struct Explainer {
         var scores = [[Float]](repeating: [], count: input.n)
         if adaptive {
             for image in 0..<input.n {
-                (plans[image], scores[image]) = try scoreUntilConverged(image: image, plan: plans[image],
-                                                                          base: base[image], pipeline: pipeline)
+                (plans[image], scores[image]) = try scoreUntilConverged(
+                    image: image, plan: plans[image], base: base[image], pipeline: pipeline,
+                    chunk: chunk, activationMagnitude: activationMagnitude)
             }
         } else {
-            let items = plans.enumerated().flatMap { image, plan in self.items(image: image, channels: plan[...]) }
-            let all = try pipeline.score(items)
+            let channels = plans.enumerated().flatMap { image, plan in plan.map { (image: image, channel: $0) } }
+            let all = try meanScores(channels, pipeline: pipeline, chunk: chunk)
             var offset = 0
             for (image, plan) in plans.enumerated() {
-                let count = plan.count * samples * numTargets
-                scores[image] = meanOverSamples(Array(all[offset..<(offset + count)]), channels: plan.count)
+                let count = plan.count * numTargets
+                scores[image] = Array(all[offset..<(offset + count)])
                 offset += count
             }
         }
 
-        // Everything that can fail has run: only now touch the caller's buffer.
-        let writer = MapWriter(parameters: parameters, activations: activations, outputSize: mapSize,
-                               inputSize: (input.h, input.w))
+        // Weights and a bound on every map value first: only then touch the caller's buffer.
+        var weights = [[[Double]]]()
+        for (image, plan) in plans.enumerated() {
+            weights.append(try (0..<numTargets).map { t throws(EngineError) in
+                try channelWeights(scores[image], base: base[image], target: t, channels: plan.count,
+                                   activationMagnitude: activationMagnitude)
+            })
+        }
+        let writer = try MapWriter(parameters: parameters, activations: activations, outputSize: mapSize,
+                                   inputSize: (input.h, input.w))
         var details = [ImageDetails]()
         for (image, plan) in plans.enumerated() {
-            var weights = [Float](repeating: 0, count: plan.count * numTargets)
+            var flatWeights = [Float](repeating: 0, count: plan.count * numTargets)
             for t in 0..<numTargets {
-                let w = channelWeights(scores[image], base: base[image], target: t)
-                for j in 0..<plan.count { weights[j * numTargets + t] = Float(w[j]) }
+                let w = weights[image][t]
+                for j in 0..<plan.count { flatWeights[j * numTargets + t] = Float(w[j]) }
                 writer.write(image: image, channels: plan, weights: w,
                              into: maps + (image * numTargets + t) * mapSize.h * mapSize.w)
             }
-            details.append(ImageDetails(channels: plan, scores: scores[image], weights: weights, baseScores: base[image]))
+            details.append(ImageDetails(channels: plan, scores: scores[image], weights: flatWeights, baseScores: base[image]))
         }
         return details
     }
 
     // MARK: - steps
 
-    private func validate(host: some ModelHost, mapsCapacity: Int) throws(EngineError) {
+    /// Checks everything a run reads before it starts; returns the activations' largest magnitude.
+    private func validate(host: some ModelHost, mapsCapacity: Int) throws(EngineError) -> Float {
+        try parameters.validate()
         guard input.n > 0, input.c > 0, input.h > 0, input.w > 0 else {
             throw EngineError(.shape, "input dimensions must be positive, got \(input.n)x\(input.c)x\(input.h)x\(input.w)")
         }
@@ -111,34 +135,50 @@ public struct Explainer {
         }
         guard numTargets > 0 else { throw EngineError(.invalidArgument, "at least one target is needed") }
         guard host.outputDim > 0 else { throw EngineError(.invalidArgument, "the model's output dimension must be positive") }
-        guard mapsCapacity >= mapsCount else {
-            throw EngineError(.bufferTooSmall, "the maps buffer holds \(mapsCapacity) floats but \(mapsCount) are needed (\(input.n) images x \(numTargets) targets x \(mapSize.h) x \(mapSize.w))")
+        _ = try Sizes.product([input.n, input.c, input.h, input.w], elementSize: 4, "the input")
+        _ = try Sizes.product([activations.n, activations.c, activations.h, activations.w], elementSize: 4, "the activations")
+        let needed = try Sizes.product([input.n, numTargets, mapSize.h, mapSize.w], elementSize: 4, "the maps")
+        guard mapsCapacity >= needed else {
+            throw EngineError(.bufferTooSmall, "the maps buffer holds \(mapsCapacity) floats but \(needed) are needed (\(input.n) images x \(numTargets) targets x \(mapSize.h) x \(mapSize.w))")
         }
         try requireClassTargets(targets, count: numTargets, host: host)
-        try requireFinite(input.data, count: input.count, what: "the input")
-        try requireFinite(activations.data, count: activations.count, what: "the activations")
+        try requireSafeMasking(inputMagnitude: requireFinite(input.data, count: input.count, what: "the input"),
+                               parameters: parameters)
+        let activationMagnitude = try requireFinite(activations.data, count: activations.count, what: "the activations")
+        try requireSafeMagnitude(activationMagnitude, what: "the activations")
+        return activationMagnitude
     }
 
-    /// Every forward pass of some channels of one image: each channel's samples, consecutively.
-    private func items(image: Int, channels: ArraySlice<Int>) -> [WorkItem] {
-        channels.flatMap { channel in
-            (0..<parameters.samplesPerChannel).map { WorkItem(image: image, channel: channel, sample: $0) }
-        }
+    /// Every forward pass of one channel of one image: its samples, consecutively.
+    private func items(image: Int, channel: Int) -> [WorkItem] {
+        (0..<parameters.samplesPerChannel).map { WorkItem(image: image, channel: channel, sample: $0) }
     }
 
-    /// (channels x samples) x T item scores -> channels x T, averaging each channel's samples.
-    private func meanOverSamples(_ itemScores: [Float], channels: Int) -> [Float] {
+    /// The mean score over samples of each (image, channel) pair (pairs x T), streaming the work
+    /// items through the pipeline `chunk` at a time and summing in Double in sample order.
+    private func meanScores<Host: ModelHost>(_ pairs: [(image: Int, channel: Int)],
+                                             pipeline: ForwardPipeline<MaskBuilder, Host>,
+                                             chunk: Int) throws(EngineError) -> [Float] {
         let samples = parameters.samplesPerChannel
-        guard samples > 1 else { return itemScores }
-        var result = [Float](repeating: 0, count: channels * numTargets)
-        for j in 0..<channels {
-            for t in 0..<numTargets {
-                var sum = 0.0
-                for s in 0..<samples { sum += Double(itemScores[(j * samples + s) * numTargets + t]) }
-                result[j * numTargets + t] = Float(sum / Double(samples))
+        var sums = [Double](repeating: 0, count: pairs.count * numTargets)
+        var pending = [WorkItem](), owners = [Int]()
+        func flush() throws(EngineError) {
+            let itemScores = try pipeline.score(pending)
+            for (i, owner) in owners.enumerated() {
+                for t in 0..<numTargets { sums[owner * numTargets + t] += Double(itemScores[i * numTargets + t]) }
+            }
+            pending.removeAll(keepingCapacity: true)
+            owners.removeAll(keepingCapacity: true)
+        }
+        for (index, pair) in pairs.enumerated() {
+            for item in items(image: pair.image, channel: pair.channel) {
+                pending.append(item)
+                owners.append(index)
+                if pending.count == chunk { try flush() }
             }
         }
-        return result
+        if !pending.isEmpty { try flush() }
+        return sums.map { Float($0 / Double(samples)) }
     }
 
     /// One row of numTargets scores per image.
@@ -147,29 +187,38 @@ public struct Explainer {
     }
 
     /// The weights of target t from channel scores (K' x T), shifted by the base score if asked.
-    private func channelWeights(_ scores: [Float], base: [Float], target t: Int) -> [Double] {
+    /// Throws `.nonFinite` when sum_k |w_k| x max |A| (a bound on every map value) overflows float32:
+    /// RAW weights of huge scores would otherwise give Inf/NaN maps.
+    private func channelWeights(_ scores: [Float], base: [Float], target t: Int, channels: Int,
+                                activationMagnitude: Float) throws(EngineError) -> [Double] {
         let shift = parameters.needsBaseScore ? Double(base[t]) : 0
-        let column = stride(from: t, to: scores.count, by: numTargets).map { Double(scores[$0]) - shift }
-        return ScoreCAMCore.channelWeights(column, weighting: parameters.weighting)
+        let column = stride(from: t, to: channels * numTargets, by: numTargets).map { Double(scores[$0]) - shift }
+        let weights = ScoreCAMCore.channelWeights(column, weighting: parameters.weighting)
+        let bound = weights.reduce(0) { $0 + $1.magnitude } * Double(activationMagnitude)
+        guard bound.isFinite, bound <= largestSafeMagnitude else {
+            throw EngineError(.nonFinite, "target \(t): channel weights up to \(weights.map(\.magnitude).max() ?? 0) (the scores, with \(parameters.weighting == .raw ? "RAW" : "SOFTMAX") weighting) times activations up to \(activationMagnitude) overflow float32 maps; scale the scores down or use SOFTMAX weighting")
+        }
+        return weights
     }
 
     /// Adaptive channel budget: adaptiveStep channels at a time, in plan order, until every
     /// target's normalized activation-resolution map moves by at most the tolerance.
     private func scoreUntilConverged<Host: ModelHost>(image: Int, plan: [Int], base: [Float],
-                                                      pipeline: ForwardPipeline<MaskBuilder, Host>) throws(EngineError) -> ([Int], [Float]) {
+                                                      pipeline: ForwardPipeline<MaskBuilder, Host>, chunk: Int,
+                                                      activationMagnitude: Float) throws(EngineError) -> ([Int], [Float]) {
         var scores = [Float]()
         var previous: [[Float]]? = nil
         var used = 0
-        let writer = MapWriter(parameters: parameters, activations: activations, outputSize: (activations.h, activations.w),
-                               inputSize: (input.h, input.w))
+        let writer = try MapWriter(parameters: parameters, activations: activations, outputSize: (activations.h, activations.w),
+                                   inputSize: (input.h, input.w))
         while used < plan.count {
-            let next = Swift.min(used + parameters.adaptiveStep, plan.count)
-            let itemScores = try pipeline.score(items(image: image, channels: plan[used..<next]))
-            scores += meanOverSamples(itemScores, channels: next - used)
+            let next = used + Swift.min(parameters.adaptiveStep, plan.count - used)
+            scores += try meanScores(plan[used..<next].map { (image: image, channel: $0) }, pipeline: pipeline, chunk: chunk)
             used = next
-            let current = (0..<numTargets).map { t in
+            let current = try (0..<numTargets).map { t throws(EngineError) in
                 writer.convergenceMap(image: image, channels: Array(plan[0..<used]),
-                                      weights: channelWeights(scores, base: base, target: t))
+                                      weights: try channelWeights(scores, base: base, target: t, channels: used,
+                                                                  activationMagnitude: activationMagnitude))
             }
             if let previous {
                 let change = zip(previous, current).map { old, new in
@@ -180,12 +229,5 @@ public struct Explainer {
             previous = current
         }
         return (Array(plan[0..<used]), scores)
-    }
-}
-
-/// Throws `.nonFinite` naming the first NaN or Inf.
-func requireFinite(_ values: UnsafePointer<Float>, count: Int, what: String) throws(EngineError) {
-    for i in 0..<count where !values[i].isFinite {
-        throw EngineError(.nonFinite, "\(what) hold a non-finite value (\(values[i])) at flat index \(i)")
     }
 }

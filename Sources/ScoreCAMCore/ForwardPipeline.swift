@@ -27,11 +27,11 @@ extension BatchBuilder {
 extension MaskBuilder: BatchBuilder {}
 
 /// Runs `body` on up to `threads` threads for the items of a batch: thread t gets the indices
-/// t, t + n, t + 2n, ... (n threads), so each thread can keep its own scratch across its items.
-func forEachItemInParallel(_ count: Int, threads: Int, _ body: @Sendable (StrideTo<Int>) -> Void) {
+/// t, t + n, t + 2n, ... (n threads) with t itself, so each thread can keep its own scratch slot t.
+func forEachItemInParallel(_ count: Int, threads: Int, _ body: @Sendable (Int, StrideTo<Int>) -> Void) {
     let chunks = Swift.max(1, Swift.min(threads, count))
     DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-        body(stride(from: chunk, to: count, by: chunks))
+        body(chunk, stride(from: chunk, to: count, by: chunks))
     }
 }
 
@@ -73,18 +73,25 @@ final class ForwardPipeline<Builder: BatchBuilder, Host: ModelHost> {
         self.targets = targets
         self.numTargets = numTargets
         self.total = total
-        batch = Swift.max(1, Swift.min(parameters.batchSize, maxItems))
-        let (batchFloats, overflow) = batch.multipliedReportingOverflow(by: builder.itemFloats)
-        guard !overflow else {
-            throw EngineError(.outOfMemory, "a batch of \(batch) images of \(builder.itemFloats) floats overflows")
-        }
+        // Bytes per item in the batch: two batch items (double buffering), its outputs, its scores.
+        // An item is a masked image, or in masks mode a mask.
+        let itemBytes = try Sizes.bytes([builder.itemFloats], elementSize: 4, "one batch item")
+        let rowBytes = try Sizes.bytes([host.outputDim], elementSize: 4, "one output row")
+        let scoreBytes = try Sizes.bytes([numTargets], elementSize: 4, "one row of scores")
+        let perItem = try Sizes.sum(Sizes.sum(itemBytes, itemBytes, "two batch items"),
+                                    Sizes.sum(rowBytes, scoreBytes, "an output row and its scores"), "one batch item")
+        // BATCH_MEMORY bounds the batch; one item is the least a run needs.
+        batch = Swift.max(1, Swift.min(parameters.batchSize, maxItems, parameters.batchMemory / Swift.max(perItem, 1)))
+        try Sizes.requireAffordable(bytes: Sizes.product([batch, perItem], "the batch buffers"),
+                                    "a batch of \(batch) items of \(perItem) bytes")
+        let batchFloats = try Sizes.product([batch, builder.itemFloats], elementSize: 4, "a batch of items")
         if let cache {
             buffers = try cache.pair(floats: batchFloats)
         } else {
             buffers = [try FloatBuffer(count: batchFloats), try FloatBuffer(count: batchFloats)]
         }
-        outputs = try FloatBuffer(count: batch * host.outputDim)
-        scores = try FloatBuffer(count: batch * numTargets)
+        outputs = try FloatBuffer(count: Sizes.product([batch, host.outputDim], elementSize: 4, "a batch of outputs"))
+        scores = try FloatBuffer(count: Sizes.product([batch, numTargets], elementSize: 4, "a batch of scores"))
     }
 
     /// Forwards every item; returns items.count x numTargets scores.
@@ -107,10 +114,15 @@ final class ForwardPipeline<Builder: BatchBuilder, Host: ModelHost> {
             // The worker writes into a buffer this object owns: never leave before it is done.
             defer { pending.wait() }
 
+            // NaN where the host writes nothing: the finiteness check below then catches a callback
+            // that left outputs (or scores) unwritten instead of reading uninitialised memory.
+            outputs.pointer.update(repeating: .nan, count: count * host.outputDim)
             try builder.forward(host, batch: buffers[current].pointer, items: items[start..<end], outputs: outputs.pointer)
-            try requireFinite(outputs.pointer, count: count * host.outputDim, what: "the forward callback's outputs")
+            try requireFinite(outputs.pointer, count: count * host.outputDim,
+                              what: "the forward callback's outputs (NaN where it wrote nothing)")
             try scoreOutputs(count: count)
-            try requireFinite(scores.pointer, count: count * numTargets, what: "the scoring callback's scores")
+            try requireFinite(scores.pointer, count: count * numTargets,
+                              what: "the scoring callback's scores (NaN where it wrote nothing)")
             for i in 0..<(count * numTargets) { result[start * numTargets + i] = scores.pointer[i] }
             done += count
             guard host.progress(done: done, total: total) else {
@@ -124,6 +136,7 @@ final class ForwardPipeline<Builder: BatchBuilder, Host: ModelHost> {
 
     private func scoreOutputs(count: Int) throws(EngineError) {
         if host.scoresTargets {
+            scores.pointer.update(repeating: .nan, count: count * numTargets)
             try host.score(outputs.pointer, count: count, targets: targets, numTargets: numTargets, scores: scores.pointer)
             return
         }

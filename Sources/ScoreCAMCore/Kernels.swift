@@ -70,7 +70,9 @@ func minMax(_ x: UnsafePointer<Float>, count: Int) -> (lo: Float, hi: Float) {
 /// 0 for a constant plane with eps = 0 (zeros instead of 0 / 0).
 func normalizationScale(lo: Float, hi: Float, eps: Double) -> Float {
     let range = Double(hi - lo) + eps
-    return range > 0 ? Float(1 / range) : 0
+    // Capped: 1 / range can exceed float32 (a tiny eps on a constant plane), and Inf * 0 is NaN;
+    // below the cap (x - lo) <= range keeps every value <= 1 anyway.
+    return range > 0 ? Float(Swift.min(1 / range, Double(Float.greatestFiniteMagnitude))) : 0
 }
 
 /// x = (x - lo) * scale, in place.

@@ -5,14 +5,18 @@ struct MapWriter {
     let activations: TensorView
     let outputSize: (h: Int, w: Int)
     let resampler: Resampler?
+    /// The resampler's scratch, allocated once and failably (activation height x input width).
+    private let scratch: FloatBuffer
 
-    init(parameters: Parameters, activations: TensorView, outputSize: (h: Int, w: Int), inputSize: (h: Int, w: Int)) {
+    init(parameters: Parameters, activations: TensorView, outputSize: (h: Int, w: Int),
+         inputSize: (h: Int, w: Int)) throws(EngineError) {
         self.parameters = parameters
         self.activations = activations
         self.outputSize = outputSize
         resampler = parameters.mapAtActivationSize ? nil
             : Resampler(from: (activations.h, activations.w), to: inputSize,
                         mode: parameters.mapUpsample ?? parameters.upsample)
+        scratch = try FloatBuffer(count: resampler?.scratchCount ?? 0)
     }
 
     /// sum_k w_k A_k for one image, at activation resolution.
@@ -37,9 +41,7 @@ struct MapWriter {
                 if parameters.normalizeLowMap { normalizeMinMax(low.baseAddress!, count: lowCount, eps: parameters.mapEps) }
             }
             if let resampler {
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: resampler.scratchCount)
-                defer { scratch.deallocate() }
-                resampler.resize(low.baseAddress!, into: map, scratch: scratch)
+                resampler.resize(low.baseAddress!, into: map, scratch: scratch.pointer)
             } else {
                 map.update(from: low.baseAddress!, count: lowCount)
             }

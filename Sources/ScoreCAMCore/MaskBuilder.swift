@@ -26,26 +26,35 @@ struct MaskBuilder: @unchecked Sendable {
     /// Masks mode: a batch holds the masks M' (h x w each), not the masked images; the host forms
     /// the masked images on its device.
     let masksOnly: Bool
+    /// Per-thread scratch (one plane, then `scratchCount` floats) for `slots` threads, allocated
+    /// once and failably: `build` runs one batch at a time, so the slots are never shared.
+    private let scratchPool: FloatBuffer
+    private let slots: Int
+    private let slotFloats: Int
 
-    init(input: TensorView, activations: TensorView, parameters: Parameters, masksOnly: Bool = false) {
+    init(input: TensorView, activations: TensorView, parameters: Parameters, masksOnly: Bool = false) throws(EngineError) {
         self.input = input
         self.activations = activations
         self.parameters = parameters
         self.masksOnly = masksOnly
         resampler = Resampler(from: (activations.h, activations.w), to: (input.h, input.w), mode: parameters.upsample)
+        slotFloats = try Sizes.sum(input.planeSize, Sizes.sum(resampler.scratchCount, activations.planeSize, "mask scratch"),
+                                   "mask scratch")
+        let slotBytes = try Sizes.bytes([slotFloats], elementSize: 4, "one thread's mask scratch")
+        slots = Swift.max(1, Swift.min(parameters.workerThreads, parameters.batchMemory / Swift.max(slotBytes, 1)))
+        try Sizes.requireAffordable(bytes: Sizes.product([slots, slotBytes], "mask scratch"), "mask scratch")
+        scratchPool = try FloatBuffer(count: Sizes.product([slots, slotFloats], elementSize: 4, "mask scratch"))
     }
 
     /// Writes items[i] into batch + i * itemFloats, items spread over the worker threads.
     func build(_ items: ArraySlice<WorkItem>, into batch: UnsafeMutablePointer<Float>) {
         let first = items.startIndex
         nonisolated(unsafe) let batch = batch
-        forEachItemInParallel(items.count, threads: parameters.workerThreads) { indices in
-            let plane = UnsafeMutablePointer<Float>.allocate(capacity: input.planeSize)
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
-            defer {
-                plane.deallocate()
-                scratch.deallocate()
-            }
+        nonisolated(unsafe) let pool = scratchPool.pointer
+        let slotFloats = slotFloats
+        forEachItemInParallel(items.count, threads: slots) { slot, indices in
+            let plane = pool + slot * slotFloats
+            let scratch = plane + input.planeSize
             for i in indices {
                 buildOne(items[first + i], into: batch + i * itemFloats, plane: plane, scratch: scratch)
             }
@@ -168,29 +177,56 @@ struct GaussianNoise {
     }
 }
 
+/// Throws `.invalidArgument` when masked images b + (X - b) * M' of an input of magnitude
+/// `inputMagnitude` could overflow float32, M' being the method's mask (up to 1 for Score-CAM,
+/// (N + 1) / 2 for IS-CAM, 1 plus the noise for SS-CAM, whose Box-Muller samples stay below 9 std).
+func requireSafeMasking(inputMagnitude: Float, parameters: Parameters) throws(EngineError) {
+    let scale: Double = switch parameters.method {
+    case .scoreCAM: 1
+    case .isCAM: (Double(parameters.samplesPerChannel) + 1) / 2
+    case .ssCAM: 1 + 9 * parameters.noiseStd
+    }
+    let b = Double(parameters.baseline).magnitude
+    let largest = b + (Double(inputMagnitude) + b) * scale
+    guard scale <= largestSafeMagnitude, largest <= largestSafeMagnitude else {
+        throw EngineError(.invalidArgument, "masked images would overflow float32: input values up to \(inputMagnitude), baseline \(parameters.baseline), masks scaled up to \(scale) (SAMPLES, NOISE_STD); rescale the input or lower them")
+    }
+}
+
 /// Writes the masks of `channels` (channels.count x h x w), or with `input` the masked images
 /// (channels.count x c x h x w), exactly as a Score-CAM run builds them. For inspection only: this
 /// materialises what a run never holds at once.
 public func renderMasks(parameters: Parameters, input: TensorView?, size: (h: Int, w: Int),
                         activations: TensorView, channels: [Int], into out: UnsafeMutablePointer<Float>) throws(EngineError) {
+    try parameters.validate()
     guard activations.n == 1 else { throw EngineError(.shape, "masks are rendered for one image at a time") }
+    guard size.h > 0, size.w > 0, activations.c > 0, activations.h > 0, activations.w > 0 else {
+        throw EngineError(.shape, "mask and activation dimensions must be positive")
+    }
+    _ = try Sizes.product([activations.c, activations.h, activations.w], elementSize: 4, "the activations")
+    _ = try Sizes.product([channels.count, input?.c ?? 1, size.h, size.w], elementSize: 4, "the masks")
     for channel in channels where channel < 0 || channel >= activations.c {
         throw EngineError(.invalidArgument, "channel \(channel) is outside the \(activations.c) channels")
     }
-    try requireFinite(activations.data, count: activations.count, what: "the activations")
+    guard !channels.isEmpty else { return }
+    try requireSafeMagnitude(requireFinite(activations.data, count: activations.count, what: "the activations"),
+                             what: "the activations")
     var parameters = parameters
     parameters.method = .scoreCAM
     let items = channels.map { WorkItem(image: 0, channel: $0) }
     if let input {
-        try requireFinite(input.data, count: input.count, what: "the input")
-        MaskBuilder(input: input, activations: activations, parameters: parameters).build(items[...], into: out)
+        guard input.n == 1, input.c > 0, input.h == size.h, input.w == size.w else {
+            throw EngineError(.shape, "the input must be 1 x c x \(size.h) x \(size.w)")
+        }
+        try requireSafeMasking(inputMagnitude: requireFinite(input.data, count: input.count, what: "the input"),
+                               parameters: parameters)
+        try MaskBuilder(input: input, activations: activations, parameters: parameters).build(items[...], into: out)
         return
     }
     // A mask is the masked image of an all-ones single-channel input with baseline 0.
     parameters.baseline = 0
-    let ones = [Float](repeating: 1, count: size.h * size.w)
-    ones.withUnsafeBufferPointer { ones in
-        MaskBuilder(input: TensorView(ones.baseAddress!, 1, 1, size.h, size.w), activations: activations,
+    let ones = try FloatBuffer(count: Sizes.product([size.h, size.w], elementSize: 4, "a mask"))
+    ones.pointer.update(repeating: 1, count: size.h * size.w)
+    try MaskBuilder(input: TensorView(ones.pointer, 1, 1, size.h, size.w), activations: activations,
                     parameters: parameters).build(items[...], into: out)
-    }
 }

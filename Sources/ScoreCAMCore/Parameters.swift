@@ -68,6 +68,9 @@ public struct Parameters: Equatable, Sendable {
     public var batchSize = 128
     /// Worker threads that build masked images; 0 means one per core.
     public var threads = 0
+    /// Bytes the batch buffers of a run may hold together (two masked-image batches, the outputs
+    /// and the scores); the batch shrinks to fit, down to one image.
+    public var batchMemory = 1 << 30
 
     // Channels.
     public var selection = ChannelSelection.all
@@ -167,6 +170,7 @@ public struct Parameters: Equatable, Sendable {
         }
         preset.batchSize = batchSize
         preset.threads = threads
+        preset.batchMemory = batchMemory
         preset.metricScore = metricScore
         preset.metricSteps = metricSteps
         preset.metricBaseline = metricBaseline

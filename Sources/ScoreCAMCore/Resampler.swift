@@ -51,8 +51,8 @@ struct AxisTable: Sendable {
     }
 }
 
-/// Resizes h x w planes to H x W: a horizontal pass into an h x W scratch, then a vertical pass
-/// whose inner loop runs over whole rows (contiguous, so the compiler vectorises it).
+/// Resizes h x w planes to H x W in two separable passes through a scratch plane: rows first
+/// (h x W scratch) unless columns first (H x w) needs less scratch.
 public struct Resampler: Sendable {
     public let inHeight: Int, inWidth: Int, outHeight: Int, outWidth: Int
     let rows: AxisTable
@@ -67,16 +67,37 @@ public struct Resampler: Sendable {
         columns = AxisTable(from: inSize.w, to: outSize.w, mode: mode)
     }
 
-    /// Floats of scratch that `resize` needs.
-    public var scratchCount: Int { inHeight * outWidth }
+    /// Columns first only where that needs less scratch: the smaller of the two never exceeds the
+    /// larger of the source and destination planes, so no shape of activations and input can make
+    /// the scratch larger than what the caller already holds.
+    var verticalFirst: Bool { product(outHeight, inWidth) < product(inHeight, outWidth) }
+
+    /// Floats of scratch that `resize` needs (Int.max when that overflows: no allocation succeeds).
+    public var scratchCount: Int { verticalFirst ? product(outHeight, inWidth) : product(inHeight, outWidth) }
+
+    private func product(_ a: Int, _ b: Int) -> Int {
+        let (count, overflow) = a.multipliedReportingOverflow(by: b)
+        return overflow ? Int.max : count
+    }
 
     /// dst (outHeight x outWidth) = resize(src (inHeight x inWidth)); returns the range of dst
-    /// (its min and max, found in the same pass, for the masks' normalization).
+    /// (its min and max, for the masks' normalization: found in the vertical pass when that
+    /// pass comes last, the usual case).
     @discardableResult
     public func resize(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
                        scratch: UnsafeMutablePointer<Float>) -> (lo: Float, hi: Float) {
-        // The horizontal pass, output column by output column: a column's taps and weights are
-        // read once for all input rows.
+        if verticalFirst {
+            _ = resizeColumns(src, width: inWidth, into: scratch)
+            resizeRows(UnsafePointer(scratch), rows: outHeight, into: dst)
+            return minMax(dst, count: outHeight * outWidth)
+        }
+        resizeRows(src, rows: inHeight, into: scratch)
+        return resizeColumns(UnsafePointer(scratch), width: outWidth, into: dst)
+    }
+
+    /// The horizontal pass, output column by output column (a column's taps and weights are read
+    /// once for all rows): `count` rows of inWidth floats become rows of outWidth floats.
+    private func resizeRows(_ src: UnsafePointer<Float>, rows count: Int, into dst: UnsafeMutablePointer<Float>) {
         columns.indices.withUnsafeBufferPointer { ci in
             columns.weights.withUnsafeBufferPointer { cw in
                 let taps = columns.taps
@@ -85,35 +106,39 @@ public struct Resampler: Sendable {
                     if taps == 4 {
                         let (i0, i1, i2, i3) = (index[0], index[1], index[2], index[3])
                         let (w0, w1, w2, w3) = (weight[0], weight[1], weight[2], weight[3])
-                        for r in 0..<inHeight {
+                        for r in 0..<count {
                             let srcRow = src + r * inWidth
                             var sum: Float = 0
                             sum += w0 * srcRow[i0]
                             sum += w1 * srcRow[i1]
                             sum += w2 * srcRow[i2]
                             sum += w3 * srcRow[i3]
-                            scratch[r * outWidth + x] = sum
+                            dst[r * outWidth + x] = sum
                         }
                         continue
                     }
-                    for r in 0..<inHeight {
+                    for r in 0..<count {
                         let srcRow = src + r * inWidth
                         var sum: Float = 0
                         for j in 0..<taps { sum += weight[j] * srcRow[index[j]] }
-                        scratch[r * outWidth + x] = sum
+                        dst[r * outWidth + x] = sum
                     }
                 }
             }
         }
-        // The vertical pass: each output row is a weighted sum of 2 or 4 scratch rows, all taps
-        // in one pass over the row (Kernels.swift), tracking the range as it goes.
+    }
+
+    /// The vertical pass: inHeight rows of `width` floats become outHeight rows, each a weighted
+    /// sum of 2 or 4 source rows, all taps in one pass over the row (Kernels.swift), tracking the
+    /// range as it goes.
+    private func resizeColumns(_ src: UnsafePointer<Float>, width: Int,
+                               into dst: UnsafeMutablePointer<Float>) -> (lo: Float, hi: Float) {
         var range = RangeAccumulator()
         rows.indices.withUnsafeBufferPointer { ri in
             rows.weights.withUnsafeBufferPointer { rw in
                 let taps = rows.taps
-                let width = outWidth
                 for y in 0..<outHeight {
-                    func row(_ j: Int) -> UnsafePointer<Float> { UnsafePointer(scratch + ri[y * taps + Swift.min(j, taps - 1)] * width) }
+                    func row(_ j: Int) -> UnsafePointer<Float> { src + ri[y * taps + Swift.min(j, taps - 1)] * width }
                     func weight(_ j: Int) -> Float { j < taps ? rw[y * taps + j] : 0 }
                     weightedRowSum((row(0), row(1), row(2), row(3)), (weight(0), weight(1), weight(2), weight(3)),
                                    taps: taps, count: width, into: dst + y * width, range: &range)

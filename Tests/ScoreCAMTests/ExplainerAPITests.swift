@@ -155,6 +155,14 @@ func seedReference(_ model: LinearModel, target: Int) -> [Float] {
         #expect(code { _ = try explainer.explain(model.input, activations: twoImages, targets: [0]) } == .shape)
         #expect(code { _ = try explainer.explain(model.input, activations: model.activations, targets: [3]) } == .invalidArgument)
         #expect(code { _ = try explainer.explain(model.input, activations: model.activations, targets: []) } == .invalidArgument)
+        // Parameters are checked by the engine's one table, as they are behind the C ABI.
+        explainer.parameters.adaptiveTolerance = 0.1
+        explainer.parameters.adaptiveStep = 0
+        #expect(code { _ = try explainer.explain(model.input, activations: model.activations, targets: [0]) } == .invalidArgument)
+        explainer.parameters = Parameters()
+        explainer.parameters.batchSize = 0
+        #expect(code { _ = try explainer.explain(model.input, activations: model.activations, targets: [0]) } == .invalidArgument)
+        explainer.parameters = Parameters()
         var nan = model.input
         nan[1, 2, 3] = .nan
         #expect(code { _ = try explainer.explain(nan, activations: model.activations, targets: [0]) } == .nonFinite)

@@ -83,6 +83,7 @@ PARAM_ADAPTIVE_STEP = 24
 PARAM_METRIC_SCORE = 25
 PARAM_METRIC_STEPS = 26
 PARAM_METRIC_BASELINE = 27
+PARAM_BATCH_MEMORY = 28
 
 UPSAMPLE = {"bicubic": 0, "bilinear": 1, "bilinear_align_corners": 2}
 MAP_UPSAMPLE = {"as_masks": -1, **UPSAMPLE}
@@ -117,6 +118,9 @@ _SIGNATURES = {
     "scorecam_explainer_set_param": ([c_void_p, c_int, c_double], c_int),
     "scorecam_explainer_get_param": ([POINTER(c_double), c_void_p, c_int], c_int),
     "scorecam_explainer_set_preset": ([c_void_p, c_char_p], c_int),
+    "scorecam_param_count": ([], c_size_t),
+    "scorecam_param_info": ([POINTER(c_int), POINTER(c_char_p), POINTER(c_int), POINTER(c_double), POINTER(c_double),
+                             POINTER(c_double), c_size_t], c_int),
     "scorecam_explainer_get_map_size": (
         [POINTER(c_int64), POINTER(c_int64), c_void_p, c_int64, c_int64, c_int64, c_int64], c_int),
     "scorecam_explainer_compute": (

@@ -8,7 +8,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import functools
 import signal
+import sys
 import threading
 from typing import Callable, Sequence, Union
 
@@ -42,6 +44,9 @@ def _float32_array(value, name: str, ndims: Sequence[int]) -> np.ndarray:
     """The engine reads float32, C-contiguous memory as is: anything else is an error, not a copy."""
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(value).__name__}")
+    if isinstance(value, np.ma.MaskedArray):
+        # The engine would read the data under the mask as if it were valid.
+        raise TypeError(f"{name} is a masked array: fill it first ({name}.filled(value))")
     if value.dtype != np.float32:
         raise TypeError(f"{name} must be float32, got {value.dtype} (use {name}.astype(np.float32))")
     if value.ndim not in ndims:
@@ -49,6 +54,31 @@ def _float32_array(value, name: str, ndims: Sequence[int]) -> np.ndarray:
     if not value.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous (use np.ascontiguousarray({name}))")
     return value
+
+
+def _integers(values, name: str) -> np.ndarray:
+    """int64 indices, refusing floats (1.9 is not a channel) and integers int64 cannot hold."""
+    array = np.asarray(values)
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must be integers, got {array.dtype}")
+    if array.size and array.dtype.kind == "u" and array.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{name} holds {array.max()}, beyond int64")
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def _exclusive(method):
+    """One call at a time per Explainer: its per-call state (callback errors, progress) is shared.
+    A second thread, or a callback calling back into its own Explainer, gets a clear error."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError(f"this Explainer is already running a call ({method.__name__} from another thread "
+                               "or from inside one of its own callbacks): use one Explainer per thread")
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._busy.release()
+    return guarded
 
 
 class Explainer:
@@ -74,7 +104,8 @@ class Explainer:
     eps, weighting ("softmax", "raw"), subtract_base, score ("logit", "softmax"), baseline,
     normalize, threads, normalize_mask_first, relu_before_upsampling, map_upsample,
     map_at_activation_size, normalize_low_map, map_eps, method ("scorecam", "sscam", "iscam"),
-    samples, noise_std, seed, adaptive_tolerance, adaptive_step.
+    samples, noise_std, seed, adaptive_tolerance, adaptive_step, batch_memory (bytes the batch
+    buffers may hold; the batch shrinks to fit).
 
     One Explainer must not be used by two threads at once; separate Explainers may run in parallel.
     """
@@ -99,6 +130,10 @@ class Explainer:
         self._user_progress: Callable | None = None
         self._error: BaseException | None = None
         self._interrupted = False
+        self._busy = threading.Lock()
+        # The forward gets a copy of each batch in this Python-owned array, never the engine's own
+        # buffer: a forward that keeps its batch must not keep memory the engine frees.
+        self._batch: np.ndarray | None = None
         # The C function pointers must outlive every call that may use them: they live here.
         self._forward_c = _lib.FORWARD_FN(self._forward_trampoline)
         self._scoring_c = _lib.SCORING_FN(self._scoring_trampoline)
@@ -172,6 +207,7 @@ class Explainer:
         "metric_score": (_lib.PARAM_METRIC_SCORE, _lib.SCORE),
         "metric_steps": (_lib.PARAM_METRIC_STEPS, None),
         "metric_baseline": (_lib.PARAM_METRIC_BASELINE, None),
+        "batch_memory": (_lib.PARAM_BATCH_MEMORY, None),
     }
     _FLOAT_PARAMS = ("eps", "baseline", "map_eps", "noise_std", "adaptive_tolerance", "metric_baseline")
 
@@ -188,7 +224,11 @@ class Explainer:
                 if value not in names:
                     raise ValueError(f"{name} must be one of {', '.join(names)}, got {value!r}")
                 value = names[value]
-            self._check(self._lib.scorecam_explainer_set_param(self._live_handle(), number, float(value)))
+            try:
+                value = float(value)
+            except OverflowError:
+                raise ValueError(f"{name}: {value} is beyond every parameter's range") from None
+            self._check(self._lib.scorecam_explainer_set_param(self._live_handle(), number, value))
 
     def get_param(self, name: str):
         number, names = self._PARAMS[name]
@@ -226,7 +266,7 @@ class Explainer:
         if self._interrupted:
             return 1
         try:
-            images = np.ctypeslib.as_array(images_p, shape=(n, c, h, w))
+            images = self._batch_copy(images_p, (n, c, h, w))
             outputs = np.asarray(self._forward(images), dtype=np.float32)
             if outputs.shape != (n, output_dim):
                 raise ValueError(f"forward returned shape {outputs.shape}, expected ({n}, {output_dim})")
@@ -254,6 +294,17 @@ class Explainer:
         except BaseException as error:  # noqa: BLE001 - must not unwind through C
             self._error = error
             return 1
+
+    def _batch_copy(self, images_p, shape) -> np.ndarray:
+        """The engine's batch copied into a Python-owned array, reused unless the forward kept the
+        previous one (then it keeps its contents, and this batch gets a new array)."""
+        size = int(np.prod(shape))
+        kept = self._batch is not None and sys.getrefcount(self._batch) > 2  # self._batch + the argument
+        if kept or self._batch is None or self._batch.size < size or self._batch.shape[1:] != shape[1:]:
+            self._batch = np.empty(shape, dtype=np.float32)
+        images = self._batch[:shape[0]]
+        np.copyto(images, np.ctypeslib.as_array(images_p, shape=shape))
+        return images
 
     def _scoring_trampoline(self, _user_data, outputs_p, n, output_dim, _targets_p, num_targets, scores_p):
         try:
@@ -285,6 +336,7 @@ class Explainer:
 
     # ---- explain -------------------------------------------------------------------------------
 
+    @_exclusive
     def explain(self, x: np.ndarray, activations: np.ndarray, targets: Targets, *,
                 cskip: int | None = None, progress=None) -> np.ndarray:
         """Score-CAM maps of `x` for `targets`.
@@ -369,7 +421,7 @@ class Explainer:
             class_targets = np.atleast_1d(np.asarray(targets))
             if class_targets.ndim != 1 or class_targets.size == 0 or not np.issubdtype(class_targets.dtype, np.integer):
                 raise TypeError("targets must be an int, a non-empty list of ints, or a scoring function")
-            class_targets = np.ascontiguousarray(class_targets, dtype=np.int64)
+            class_targets = _integers(class_targets, "targets")
             if self._output_dim is None:
                 self._output_dim = self._probe(xb).shape[1]
             return class_targets.size, class_targets
@@ -401,6 +453,7 @@ class Explainer:
             self._check(self._lib.scorecam_explainer_set_scoring(handle, scoring, None))
         self._score_fn = score_fn
 
+    @_exclusive
     def evaluate(self, x: np.ndarray, maps: np.ndarray, targets: Targets, metric: str = "average_drop", *,
                  progress=None) -> np.ndarray:
         """A faithfulness metric of `maps` for `targets`, one value per image and map.
@@ -459,6 +512,7 @@ class Explainer:
             _ptr(result.base_scores), k, handle, image))
         return result
 
+    @_exclusive
     def masks(self, activations: np.ndarray, size: tuple[int, int], channels=None,
               x: np.ndarray | None = None) -> np.ndarray:
         """The normalized masks (K', H, W) the engine builds for `channels` of one image's
@@ -467,8 +521,9 @@ class Explainer:
         activations = _float32_array(activations, "activations", (3,))
         k, ah, aw = activations.shape
         h, w = size
-        channels = np.arange(k) if channels is None else np.asarray(channels)
-        channels = np.ascontiguousarray(channels, dtype=np.int64)
+        channels = _integers(np.arange(k) if channels is None else channels, "channels")
+        if channels.ndim != 1:
+            raise ValueError(f"channels must be a flat list of indices, got shape {channels.shape}")
         if x is not None:
             x = _float32_array(x, "x", (3,))
             if x.shape[1:] != (h, w):

@@ -131,9 +131,11 @@ def test_keyboard_interrupt_in_a_callback_ends_the_run(small_case):
 
 def test_ctrl_c_cancels_a_long_run():
     script = textwrap.dedent("""
-        import sys, time
+        import signal, sys, time
         import numpy as np
         import scorecam
+        # A shell that starts the tests in the background has SIGINT ignored, and children inherit that.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         calls = []
         def slow(batch):
             if not calls:
