@@ -281,8 +281,9 @@ class Explainer:
         if self._interrupted:
             return 1
         try:
-            masks = np.ctypeslib.as_array(masks_p, shape=(n, 1, h, w))
-            images = np.ctypeslib.as_array(images_p, shape=(n,))
+            # Copies, as for forward: the engine's buffers are freed or reused after the call.
+            masks = np.ctypeslib.as_array(masks_p, shape=(n, 1, h, w)).copy()
+            images = np.ctypeslib.as_array(images_p, shape=(n,)).copy()
             x = self._masks_input
             if x is None or x.shape != (b, c, h, w):
                 raise RuntimeError("masks mode: the engine's input does not match the explained x")
