@@ -10,6 +10,8 @@ final class ExplainerHandle {
     var progress: (fn: scorecam_progress_fn, userData: UnsafeMutableRawPointer?)?
     var message = OwnedMessage()
     var details: (images: [ImageDetails], numTargets: Int)?
+    /// Channels the host chose (scorecam_explainer_set_channels); nil: the engine selects.
+    var explicitChannels: [Int]?
 
     static func from(_ pointer: OpaquePointer?) -> ExplainerHandle? {
         pointer.map { Unmanaged<ExplainerHandle>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }
