@@ -112,7 +112,7 @@ def test_forward_returning_garbage(small_case):
         with pytest.raises(scorecam.ScoreCAMError, match="forward callback's outputs") as error:
             explainer.explain(x, activations, 1)
         assert error.value.status == _lib.E_NON_FINITE
-    with pytest.raises(ValueError, match=r"\(N, D\)"):
+    with pytest.raises(ValueError, match=r"\(N, \.\.\.\) outputs, got shape \(3,\)"):
         scorecam.Explainer(lambda batch: np.zeros(3)).explain(x, activations, 0)
     with pytest.raises(TypeError, match="callable"):
         scorecam.Explainer("not a model")
