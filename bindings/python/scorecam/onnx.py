@@ -93,6 +93,14 @@ class OnnxModel:
         if layer in nodes:
             outputs = [o for o in nodes[layer].output if o]
             return f"{message}: that is a node ({nodes[layer].op_type}); its output tensor is {', '.join(map(repr, outputs))}"
+        # A torch module name ("layer4", "layer4.1"): torch's exporter scopes its tensors as
+        # /layer4/layer4.1/...; the module's output is the last tensor in that scope.
+        parts = layer.strip("/").split(".")
+        scope = "/" + "/".join(".".join(parts[:i + 1]) for i in range(len(parts))) + "/"
+        inside = [name for name in produced if name.startswith(scope)]
+        if inside:
+            return (f"{message}; the last tensor of the torch module {layer!r} is {inside[-1]!r} "
+                    f"(list them with `python -m scorecam layers {path}`)")
         close = difflib.get_close_matches(layer, produced, n=5, cutoff=0.3)
         containing = [name for name in produced if layer and layer in name][:5]
         candidates = list(dict.fromkeys(close + containing))[:6]
