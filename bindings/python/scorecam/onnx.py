@@ -45,8 +45,9 @@ def _layers(model) -> list[Layer]:
     except Exception:  # noqa: BLE001 - shapes are a convenience; names still list
         inferred = model
     shapes = {v.name: _shape(v.type) for v in (*inferred.graph.value_info, *inferred.graph.output)}
+    # Constant nodes hold weights, not activations.
     return [Layer(name, node.op_type, node.name, shapes.get(name))
-            for node in model.graph.node for name in node.output if name]
+            for node in model.graph.node if node.op_type != "Constant" for name in node.output if name]
 
 
 class OnnxModel:
