@@ -26,10 +26,11 @@ def score_cam(x: torch.Tensor, activations: torch.Tensor, model, score, *, cskip
     map = ReLU(sum_k w_k U_k). Returns (map (H, W), kept channel indices, weights).
     """
     _, _, h, w = x.shape
-    channels = torch.arange(activations.shape[1])
     if channels is not None:
         channels = torch.as_tensor(channels)
-    elif cskip is not None:
+    elif cskip is None:
+        channels = torch.arange(activations.shape[1])
+    else:
         flat = activations.flatten(2)[0]
         criterion = flat.amax(1) if selection == "max" else flat.std(1, unbiased=False)
         channels = torch.argsort(criterion, descending=True, stable=True)[:cskip]
