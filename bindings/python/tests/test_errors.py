@@ -150,7 +150,9 @@ def test_ctrl_c_cancels_a_long_run():
                 print("interrupted", flush=True)
                 sys.exit(3)
         """)
-    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    # A shell that starts `make test` in the background ignores SIGINT for its children: restore it.
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert child.stdout.readline().strip() == "running"
     child.send_signal(signal.SIGINT)
     output, _ = child.communicate(timeout=60)
