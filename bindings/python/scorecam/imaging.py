@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._deps import require
+
 
 def _jet_table() -> np.ndarray:
     """256 x 3 uint8 JET: dark blue -> blue -> cyan/yellow -> red -> dark red, in 4-level steps."""
@@ -38,8 +40,6 @@ def overlay(image, L) -> np.ndarray:
 
 def save_png(path, picture: np.ndarray) -> None:
     """Writes an (H, W, 3) uint8 picture as PNG (needs Pillow: pip install 'scorecam[image]')."""
-    try:
-        from PIL import Image
-    except ImportError as error:
-        raise ImportError("writing PNG files needs Pillow: pip install pillow") from error
+    require("PIL", extra="image", purpose="writing PNG files")
+    from PIL import Image
     Image.fromarray(np.ascontiguousarray(picture, dtype=np.uint8)).save(path, format="PNG")

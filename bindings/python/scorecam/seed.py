@@ -10,6 +10,7 @@ import copy
 
 import numpy as np
 
+from ._deps import require
 from .explainer import Explainer
 from .imaging import overlay as _overlay
 from .imaging import to_colormap as _to_colormap
@@ -42,7 +43,7 @@ class ScoreCAM:
     """
 
     def __init__(self, model, actmap: str, device: str = "cpu"):
-        import torch  # noqa: F401 - the seed API is for torch models
+        require("torch", extra="torch", purpose="ScoreCAM (the seed's API, for torch models)")
 
         self.model = copy.deepcopy(model.to("cpu"))
         self.model.to(device)

@@ -1,0 +1,26 @@
+# cmake -DCONFIG=scorecamConfigVersion.cmake -DREQUESTS="0.1:TRUE;0.2:FALSE" -P check_cmake_version.cmake
+# Asks the generated version file what find_package(scorecam REQUEST) would, for each request, and
+# fails unless the answer is the expected one (the runtime rule: same major, at least as new).
+if(NOT REQUESTS OR NOT CONFIG)
+  message(FATAL_ERROR "usage: cmake -DCONFIG=... -DREQUESTS=... -P check_cmake_version.cmake")
+endif()
+foreach(item IN LISTS REQUESTS)
+  string(REPLACE ":" ";" item "${item}")
+  list(GET item 0 request)
+  list(GET item 1 expected)
+  set(PACKAGE_FIND_VERSION "${request}")
+  string(REPLACE "." ";" parts "${request}")
+  list(LENGTH parts PACKAGE_FIND_VERSION_COUNT)
+  list(GET parts 0 PACKAGE_FIND_VERSION_MAJOR)
+  set(PACKAGE_FIND_VERSION_MINOR 0)
+  if(PACKAGE_FIND_VERSION_COUNT GREATER 1)
+    list(GET parts 1 PACKAGE_FIND_VERSION_MINOR)
+  endif()
+  unset(PACKAGE_VERSION_COMPATIBLE)
+  include("${CONFIG}")
+  if(NOT PACKAGE_VERSION_COMPATIBLE STREQUAL expected)
+    message(FATAL_ERROR "find_package(scorecam ${request}) against ${PACKAGE_VERSION}: "
+                        "compatible=${PACKAGE_VERSION_COMPATIBLE}, expected ${expected}")
+  endif()
+  message(STATUS "find_package(scorecam ${request}) against ${PACKAGE_VERSION}: compatible=${expected}")
+endforeach()
