@@ -19,6 +19,8 @@ from typing import Callable, Union
 
 import numpy as np
 
+from ._deps import require
+
 Output = Union[None, str, int, Callable]
 
 
@@ -35,10 +37,9 @@ class TorchModel:
 
     def __init__(self, model, layer, *, device=None, output: Output = None,
                  reshape: Callable | None = None):
-        try:
-            import torch
-        except ImportError as error:
-            raise ImportError("TorchModel needs torch: pip install torch") from error
+        require("torch", extra="torch", purpose="TorchModel")
+        import torch
+
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if device is None:
