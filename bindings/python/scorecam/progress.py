@@ -16,8 +16,12 @@ class _PlainBar:
         rate = done / elapsed if elapsed > 0 else 0.0
         width = 30
         filled = width * done // max(self.total, 1)
+        eta = ""
+        if 0 < done < self.total and rate > 0:
+            minutes, seconds = divmod(int((self.total - done) / rate + 0.5), 60)
+            eta = f" ETA {minutes // 60}:{minutes % 60:02d}:{seconds:02d}"
         sys.stderr.write(f"\r{self.description} [{'#' * filled}{'.' * (width - filled)}] "
-                         f"{done}/{self.total} {rate:.0f} img/s")
+                         f"{done}/{self.total} {rate:.3g} img/s{eta}")
         sys.stderr.flush()
 
     def close(self) -> None:

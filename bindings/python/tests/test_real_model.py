@@ -90,10 +90,12 @@ def test_cli_writes_overlays(tmp_path):
 
     written = sorted(tmp_path.glob("*.png"))
     assert len(written) == 2 and written[0].name.startswith("chelsea_")
-    for path in written:
+    with Image.open(skimage_data / "chelsea.png") as original:
+        size = original.size
+    for path in written:  # overlays at the original image's size
         with Image.open(path) as picture:
             picture.load()
-            assert picture.format == "PNG" and picture.size == (224, 224) and picture.mode == "RGB"
+            assert picture.format == "PNG" and picture.size == size and picture.mode == "RGB"
 
 
 def test_cli_rejects_model_without_layer(tmp_path):
