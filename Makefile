@@ -46,7 +46,7 @@ SUBST      := sed -e 's|@PREFIX@|$(abspath $(PREFIX))|g' -e 's|@VERSION@|$(VERSI
 
 .PHONY: all lib demo demo-c python fixtures test test-swift test-swift-example test-c test-c-asan test-cpp test-python check-exports \
         fuzz test-fuzz test-tsan test-soak \
-        bench bench-quick install clean example-cpp test-install test-opencv-example
+        bench bench-quick install clean example-cpp test-install test-opencv-example test-examples-python
 
 all: lib
 
@@ -98,7 +98,7 @@ example-cpp: $(EXAMPLE_CPP) $(MODEL)
 	$(EXAMPLE_CPP) $(MODEL) $(SAMPLE) $(BUILD)/example-cpp
 
 test: test-swift test-swift-example test-c test-c-asan test-cpp check-exports test-python test-install \
-      test-opencv-example test-version test-wheel test-sdist test-fuzz test-tsan test-soak
+      test-opencv-example test-version test-wheel test-sdist test-examples-python test-fuzz test-tsan test-soak
 	@echo "all tests passed"
 
 test-swift:
@@ -242,6 +242,21 @@ test-install: lib $(MODEL)
 	@set -e; for exe in $(BUILD)/test-install/explain_opencv $(BUILD)/test-install/cmake/explain_opencv; do \
 	  ldd $$exe | grep -q "$(TEST_PREFIX)/lib/libscorecam.so.$(SOVERSION)" || { echo "$$exe: not linked to the installed copy"; exit 1; }; \
 	  echo "[$$exe]"; $$exe $(MODEL) $(SAMPLE) $$exe-out --top 1; done
+
+# ---- hosts beyond classification (issue 11) ------------------------------------------------------
+# Models whose weights ship inside PyPI wheels: MTCNN (facenet-pytorch) and PP-OCRv4's text detector
+# (rapidocr-onnxruntime). Their pins are old (torch < 2.3, numpy < 2, opencv-python, ...): installed
+# with --no-deps, plus the few imports facenet-pytorch really needs.
+HOST_DEPS_NO_DEPS := facenet-pytorch==2.6.0 rapidocr-onnxruntime==1.4.4
+HOST_DEPS          := requests tqdm
+$(VENV)/.host-deps: $(VENV)/.test-deps
+	$(PY) -m pip install --quiet --no-deps $(HOST_DEPS_NO_DEPS)
+	$(PY) -m pip install --quiet $(HOST_DEPS)
+	touch $@
+
+# Face detection and text detection: each map's maximum lies on its object.
+test-examples-python: python $(VENV)/.host-deps
+	$(PY) -m pytest -q -p no:cacheprovider examples/python/test_examples.py
 
 clean:
 	rm -rf $(BUILD) .build bindings/python/build

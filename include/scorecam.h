@@ -323,6 +323,22 @@ int scorecam_explainer_make_masks(float *out, size_t capacity, const scorecam_ex
                                   const float *activations, int64_t k, int64_t ah, int64_t aw,
                                   const int64_t *channels, size_t num_channels);
 
+/* ---- explicit channels (added in 0.1) --------------------------------------------------------- */
+
+/*
+ * Makes the following computes explain exactly these channels of every image, in this order,
+ * instead of choosing them by SELECTION and SKIP_CONSTANT: for hosts that rank channels themselves
+ * (e.g. with their framework's own sort, which may order ties differently from the engine's
+ * deterministic CSKIP). The list is copied. Indices must be distinct and >= 0; compute fails with
+ * SCORECAM_E_INVALID_ARGUMENT when one is not below the activations' k. With the adaptive budget
+ * the list is processed in its order. channels NULL with num_channels 0 restores the engine's own
+ * selection; presets leave the list as it is.
+ */
+int scorecam_explainer_set_channels(scorecam_explainer *explainer, const int64_t *channels,
+                                    size_t num_channels);
+/* The number of explicit channels set (0: the engine selects). */
+int scorecam_explainer_get_channel_count(size_t *out, const scorecam_explainer *explainer);
+
 /* ---- metrics --------------------------------------------------------------------------------- */
 
 enum scorecam_metric {

@@ -13,6 +13,8 @@ final class ExplainerHandle {
     var details: (images: [ImageDetails], numTargets: Int)?
     /// The batch buffers, kept across computes (no page faults per run).
     let batchBuffers = BatchBufferCache()
+    /// Channels the host chose (scorecam_explainer_set_channels); nil: the engine selects.
+    var explicitChannels: [Int]?
 
     static func from(_ pointer: OpaquePointer?) -> ExplainerHandle? {
         pointer.map { Unmanaged<ExplainerHandle>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }

@@ -7,7 +7,7 @@ import ScoreCAMCore
 
 /// Runs the body of an exported call: on success clears the handle's message, on failure stores it
 /// on the handle and the thread and returns the status.
-private func exported(_ handle: ExplainerHandle? = nil, _ body: () throws -> Void) -> Int32 {
+func exported(_ handle: ExplainerHandle? = nil, _ body: () throws -> Void) -> Int32 {
     do {
         try body()
         handle?.message.set(nil)
@@ -21,7 +21,7 @@ private func exported(_ handle: ExplainerHandle? = nil, _ body: () throws -> Voi
     }
 }
 
-private func required<T>(_ pointer: T?, _ name: String) throws(ABIError) -> T {
+func required<T>(_ pointer: T?, _ name: String) throws(ABIError) -> T {
     guard let pointer else { throw ABIError(SCORECAM_E_NULL_POINTER, "\(name) is NULL") }
     return pointer
 }
@@ -267,6 +267,7 @@ public func scorecam_explainer_compute(
             targets: targets.map { t in (0..<numTargets).map { Int(t[$0]) } } ?? [],
             numTargets: numTargets)
         explainer.batchBuffers = handle.batchBuffers
+        explainer.explicitChannels = handle.explicitChannels
         let images = try explainer.run(host: host, maps: maps, mapsCapacity: clampedCapacity(mapsCapacity))
         handle.details = (images, numTargets)
     }

@@ -24,6 +24,8 @@ public struct Explainer {
     public let numTargets: Int
     /// Where the batch buffers are kept between runs (nil: allocated for each run).
     public var batchBuffers: BatchBufferCache?
+    /// Channels chosen by the host, explained as given for every image instead of `selection`.
+    public var explicitChannels: [Int]? = nil
 
     public init(parameters: Parameters, input: TensorView, activations: TensorView,
                 targets: [Int], numTargets: Int) {
@@ -54,7 +56,10 @@ public struct Explainer {
         let activationMagnitude = try validate(host: host, mapsCapacity: mapsCapacity)
         let adaptive = parameters.adaptiveTolerance > 0
         var plans = try (0..<input.n).map { image throws(EngineError) in
-            try selectChannels(activations, image: image, parameters: parameters, ordered: adaptive)
+            if let explicitChannels {
+                return try explicitChannelPlan(explicitChannels, activations: activations, image: image)
+            }
+            return try selectChannels(activations, image: image, parameters: parameters, ordered: adaptive)
         }
         let samples = parameters.samplesPerChannel
         let needsBase = parameters.needsBaseScore

@@ -465,6 +465,23 @@ static void test_details(LinearModel &model, const Data &d) {
     for (size_t k = 0; k < 2; k++) CHECK(r.weights[k] == r.scores[k] - r.base_scores[0]);
 }
 
+// Explicit channels: the host's list is explained as given; an empty list restores the selection.
+static void test_channels(LinearModel &model, const Data &d) {
+    scorecam::Explainer e = make_explainer(model);
+    e.set_cskip(3);
+    const std::vector<float> cskip = e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4});
+    const std::vector<int64_t> plan = e.details(0).channels;
+    e.set_selection(scorecam::Selection::All).set_channels({plan[2], plan[0], plan[1]});
+    CHECK(e.channel_count() == 3);
+    const std::vector<float> given = e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4});
+    CHECK(e.details(0).channels == (std::vector<int64_t>{plan[2], plan[0], plan[1]}));
+    CHECK(given.size() == cskip.size());
+    for (size_t i = 0; i < given.size(); i++) CHECK(std::fabs(given[i] - cskip[i]) <= 1e-6f * (1 + std::fabs(cskip[i])));
+    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "listed twice", true, e.set_channels({1, 1}));
+    e.set_channels({});
+    CHECK(e.channel_count() == 0);
+}
+
 static void test_params() {
     using namespace scorecam;
     Explainer e("seed");
@@ -744,6 +761,7 @@ int main() {
     test_progress(model, d, ref);
     test_multi_target(model);
     test_details(model, d);
+    test_channels(model, d);
     test_params();
     test_errors(model, d, ref);
     test_no_leaks_on_exceptions(model, d, ref);

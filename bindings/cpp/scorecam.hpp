@@ -412,6 +412,22 @@ public:
         return set_param(Param::AdaptiveTolerance, tolerance).set_param(Param::AdaptiveStep, static_cast<double>(step));
     }
 
+    // Explains exactly these channels of every image, in this order (e.g. ranked by the host's own
+    // sort), instead of the engine's selection; an empty list restores the engine's selection.
+    Explainer &set_channels(const std::vector<int64_t> &channels) {
+        require_handle();
+        detail::check(scorecam_explainer_set_channels(handle_, channels.empty() ? nullptr : channels.data(),
+                                                      channels.size()), handle_);
+        return *this;
+    }
+    // The number of explicit channels set (0: the engine selects).
+    std::size_t channel_count() const {
+        require_handle();
+        std::size_t count = 0;
+        detail::check(scorecam_explainer_get_channel_count(&count, handle_), handle_);
+        return count;
+    }
+
     int64_t batch_size() const { return static_cast<int64_t>(get_param(Param::BatchSize)); }
     Upsample upsample() const { return static_cast<Upsample>(static_cast<int>(get_param(Param::Upsample))); }
     Selection selection() const { return static_cast<Selection>(static_cast<int>(get_param(Param::Selection))); }

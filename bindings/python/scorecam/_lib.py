@@ -131,6 +131,8 @@ _SIGNATURES = {
     "scorecam_explainer_evaluate": (
         [POINTER(c_double), c_size_t, c_void_p, c_int, _float_p, c_int64, c_int64, c_int64, c_int64,
          _float_p, c_int64, c_int64, _int64_p, c_size_t], c_int),
+    "scorecam_explainer_set_channels": ([c_void_p, _int64_p, c_size_t], c_int),
+    "scorecam_explainer_get_channel_count": ([POINTER(c_size_t), c_void_p], c_int),
     "scorecam_explainer_make_masks": (
         [_float_p, c_size_t, c_void_p, _float_p, c_int64, c_int64, c_int64,
          _float_p, c_int64, c_int64, c_int64, _int64_p, c_size_t], c_int),

@@ -105,7 +105,7 @@ class Worker:
             logits, _ = self.model.run(probe)
         except Exception as error:  # noqa: BLE001 - the runtime's words for a wrong input size
             raise SetupError(f"the model does not run on 1x3x{config.size}x{config.size} input: {error}") from None
-        self.output_dim = logits.shape[1]
+        self.output_dim = int(np.prod(logits.shape[1:]))  # OnnxModel returns the model's own shape
         bad = [c for c in (config.classes or ()) if not 0 <= c < self.output_dim]
         if bad:
             raise SetupError(f"class {bad[0]} is outside the model's {self.output_dim} outputs (0..{self.output_dim - 1})")
@@ -152,6 +152,7 @@ def explain_image(worker: Worker, key: str, path: str) -> dict:
         row["size"] = [width, height]
         x = _lite0.normalize(_images.model_input(image, config.size))
         logits, activations = worker.model.run(x)
+        logits = logits.reshape(len(logits), -1)
         probabilities = np.exp(logits[0] - logits[0].max())
         probabilities /= probabilities.sum()
         ranked = [int(c) for c in np.argsort(-probabilities, kind="stable")]

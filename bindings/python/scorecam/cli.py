@@ -96,7 +96,32 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                          help="no progress bar (default: a bar when stderr is a terminal)")
     explain.add_argument("-q", "--quiet", action="store_true", help="no line per image (errors still shown)")
+    _add_layers_parser(commands)
     return parser
+
+
+def _add_layers_parser(commands) -> None:
+    layers = commands.add_parser("layers", help="list the tensors of an ONNX model one can explain")
+    layers.add_argument("model", type=pathlib.Path, help="an .onnx file")
+    layers.add_argument("--all", action="store_true", help="every tensor, not only the 4-D ones")
+
+
+def layers_command(args) -> int:
+    """One line per tensor, in graph order: name, producing op, inferred shape."""
+    from .onnx import OnnxModel
+
+    if not args.model.is_file():
+        print(f"error: {args.model}: no such file", file=sys.stderr)
+        return 2
+    found = OnnxModel.layers(args.model, four_d=not args.all)
+    width = max((len(layer.name) for layer in found), default=4)
+    print(f"{'name':{width}s}  {'op':18s}  shape")
+    for layer in found:
+        shape = "?" if layer.shape is None else "x".join("?" if d is None else str(d) for d in layer.shape)
+        print(f"{layer.name:{width}s}  {layer.op:18s}  {shape}")
+    if not found:
+        print("no 4-D tensors found (try --all)", file=sys.stderr)
+    return 0
 
 
 def explain_command(args) -> int:
@@ -147,6 +172,8 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "explain":
         return explain_command(args)
+    if args.command == "layers":
+        return layers_command(args)
     return EXIT_USAGE
 
 

@@ -19,8 +19,9 @@ import numpy as np
 from . import _lib
 from .errors import error_for
 from .progress import make_bar, wanted
+from .targets import ClassifierOutputTarget, TopK
 
-Targets = Union[int, Sequence[int], Callable[[np.ndarray], np.ndarray]]
+Targets = Union[None, int, Sequence[int], Callable[[np.ndarray], np.ndarray], Sequence[Callable], TopK]
 
 _float_p = ctypes.POINTER(ctypes.c_float)
 _int64_p = ctypes.POINTER(ctypes.c_int64)
@@ -40,10 +41,26 @@ def _ptr(array: np.ndarray, kind=_float_p):
     return array.ctypes.data_as(kind)
 
 
+def _is_torch_tensor(value) -> bool:
+    return type(value).__module__.startswith("torch") and hasattr(value, "detach")
+
+
+def _host_numpy(value):
+    """A torch tensor (any dtype, any device, with or without grad) as a float32 CPU numpy array;
+    anything else as it is."""
+    if _is_torch_tensor(value):
+        import torch
+
+        return value.detach().to(device="cpu", dtype=torch.float32).contiguous().numpy()
+    return value
+
+
 def _float32_array(value, name: str, ndims: Sequence[int]) -> np.ndarray:
-    """The engine reads float32, C-contiguous memory as is: anything else is an error, not a copy."""
+    """The engine reads float32, C-contiguous memory as is: a numpy array of another dtype or
+    layout is an error, not a silent copy. Torch tensors are converted (they must be anyway)."""
+    value = _host_numpy(value)
     if not isinstance(value, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(value).__name__}")
+        raise TypeError(f"{name} must be a numpy.ndarray or a torch.Tensor, got {type(value).__name__}")
     if isinstance(value, np.ma.MaskedArray):
         # The engine would read the data under the mask as if it were valid.
         raise TypeError(f"{name} is a masked array: fill it first ({name}.filled(value))")
@@ -84,8 +101,11 @@ def _exclusive(method):
 class Explainer:
     """Score-CAM through libscorecam, for any model.
 
-    forward: a callable taking a float32 batch (N, C, H, W) and returning (N, D) outputs
-        (anything numpy can turn into that: a numpy array, a CPU torch tensor, a list).
+    forward: a callable taking a float32 batch (N, C, H, W) and returning its outputs in the
+        model's own shape (N, ...): a numpy array, a torch tensor (any device), or anything numpy
+        turns into one. The engine sees each row flattened to D values; class indices index that
+        flat row, and scoring functions get the outputs back in the model's shape.
+        `scorecam.torch.TorchModel` and `scorecam.onnx.OnnxModel` are such callables.
     batch_size: masked images per forward call.
     cskip: keep only the top-K' channels by activation maximum (CSKIP); None keeps all.
     output_dim: D, if known; otherwise found with one forward pass of the unmasked input.
@@ -123,10 +143,12 @@ class Explainer:
         self._handle = handle
         self._forward = forward
         self._output_dim = output_dim
+        self._output_shape: tuple | None = None  # one output row in the model's own shape
         self._registered_dim: int | None = None
         self._score_fn: Callable | None = None
         self._progress = progress
         self._bar = None
+        self._bar_progress = None  # the progress setting of the running call, for a bar made lazily
         self._user_progress: Callable | None = None
         self._error: BaseException | None = None
         self._interrupted = False
@@ -267,9 +289,11 @@ class Explainer:
             return 1
         try:
             images = self._batch_copy(images_p, (n, c, h, w))
-            outputs = np.asarray(self._forward(images), dtype=np.float32)
-            if outputs.shape != (n, output_dim):
-                raise ValueError(f"forward returned shape {outputs.shape}, expected ({n}, {output_dim})")
+            outputs = np.asarray(_host_numpy(self._forward(images)), dtype=np.float32)
+            if outputs.ndim < 1 or outputs.shape[0] != n or outputs[:1].size != output_dim:
+                raise ValueError(f"forward returned shape {outputs.shape}, expected {n} rows of "
+                                 f"{self._output_shape or (output_dim,)} ({output_dim} values each)")
+            outputs = outputs.reshape(n, output_dim)
             np.ctypeslib.as_array(outputs_p, shape=(n, output_dim))[...] = outputs
             return 0
         except BaseException as error:  # noqa: BLE001 - must not unwind through C
@@ -310,7 +334,9 @@ class Explainer:
     def _scoring_trampoline(self, _user_data, outputs_p, n, output_dim, _targets_p, num_targets, scores_p):
         try:
             outputs = np.ctypeslib.as_array(outputs_p, shape=(n, output_dim))
-            scores = np.asarray(self._score_fn(outputs), dtype=np.float32)
+            if self._output_shape is not None:
+                outputs = outputs.reshape(n, *self._output_shape)
+            scores = np.asarray(_host_numpy(self._score_fn(outputs)), dtype=np.float32)
             if scores.ndim == 1:
                 scores = scores[:, None]
             if scores.shape != (n, num_targets):
@@ -326,6 +352,11 @@ class Explainer:
         if self._interrupted:
             return 1
         try:
+            # The total is the engine's own count of masked images (CSKIP, SS-CAM samples,
+            # metric steps, the adaptive budget's ceiling): the bar starts at the first report.
+            if self._bar is None and self._bar_progress is not None and wanted(self._bar_progress, total):
+                self._bar = make_bar(total)
+                self._bar_progress = None
             if self._bar is not None:
                 self._bar.update(done)
             if self._user_progress is not None and self._user_progress(done, total) is False:
@@ -338,19 +369,25 @@ class Explainer:
     # ---- explain -------------------------------------------------------------------------------
 
     @_exclusive
-    def explain(self, x: np.ndarray, activations: np.ndarray, targets: Targets, *,
-                cskip: int | None = None, progress=None) -> np.ndarray:
+    def explain(self, x, activations, targets: Targets = None, *, cskip: int | None = None,
+                channels=None, progress=None) -> np.ndarray:
         """Score-CAM maps of `x` for `targets`.
 
-        x: (C, H, W) or (B, C, H, W) float32, preprocessed as the model expects.
-        activations: (K, h, w) or (B, K, h, w) float32: the explained layer's output for x.
-        targets: a class index, a list of class indices, or a scoring function
-            outputs (N, D) -> scores (N,) or (N, T). Every target is scored from the same masked
-            forward passes.
+        x: (C, H, W) or (B, C, H, W), preprocessed as the model expects: float32 numpy, or a torch
+            tensor of any float dtype on any device.
+        activations: (K, h, w) or (B, K, h, w), the explained layer's output for x (same types).
+        targets: None (the top-1 class of each unmasked image, like pytorch-grad-cam), a class
+            index, a list of class indices, `scorecam.targets.TopK(k)`, a scoring function
+            outputs (N, ...) -> scores (N,) or (N, T) (outputs in the model's own shape), or a list
+            of scoring functions / `scorecam.targets` helpers. Every target is scored from the same
+            masked forward passes.
         cskip: CSKIP K' for this call only.
-        Returns (H, W) for one image and an int target, (T, H, W) for one image, else (B, T, H, W).
+        channels: explain exactly these channel indices (in this order) of every image, for this
+            call only, instead of the engine's selection (e.g. channels ranked by the host).
+        Returns (H, W) for one image and a single target (an int, a callable, None), (T, H, W) for
+        one image and a list, else (B, T, H, W).
         """
-        handle = self._live_handle()
+        self._live_handle()
         x = _float32_array(x, "x", (3, 4))
         activations = _float32_array(activations, "activations", (3, 4))
         if x.ndim != activations.ndim:
@@ -360,13 +397,27 @@ class Explainer:
         ab = activations[None] if single else activations
         if xb.shape[0] != ab.shape[0]:
             raise ValueError(f"x holds {xb.shape[0]} images but activations hold {ab.shape[0]}")
+
+        per_image = self._per_image_classes(targets, xb)
+        if per_image is not None and xb.shape[0] > 1 and any((c != per_image[0]).any() for c in per_image):
+            # Each image has its own top classes: one engine call per image (the engine scores
+            # every image of a call with the same targets). details() then holds the last image.
+            return np.stack([self.explain(xb[i], ab[i], list(per_image[i]), cskip=cskip, channels=channels,
+                                          progress=progress) for i in range(xb.shape[0])])
+        resolved = list(per_image[0]) if per_image is not None else targets
+        num_targets, class_targets, score_fn = self._prepare_targets(resolved, xb)
+        maps = self._compute(xb, ab, num_targets, class_targets, score_fn, cskip, channels, progress)
+        if single:
+            maps = maps[0]
+            if _single_target(targets) and num_targets == 1:
+                maps = maps[0]
+        return maps
+
+    def _compute(self, xb, ab, num_targets, class_targets, score_fn, cskip, channels, progress) -> np.ndarray:
+        handle = self._live_handle()
         b, c, h, w = xb.shape
         _, k, ah, aw = ab.shape
-
-        score_fn = targets if callable(targets) else None
-        num_targets, class_targets = self._prepare_targets(targets, xb, score_fn)
         self._register(score_fn)
-
         map_h, map_w = self.map_size((h, w), (ah, aw))
         maps = np.empty((b, num_targets, map_h, map_w), dtype=np.float32)
         previous = None
@@ -374,27 +425,39 @@ class Explainer:
             previous = (self.get_param("selection"), self.get_param("selection_count"))
             self.set_params(selection="max", selection_count=cskip)
         self._masks_input = xb
+        if channels is not None:
+            self.set_channels(channels)
         try:
             self._run(lambda: self._lib.scorecam_explainer_compute(
                 _ptr(maps), maps.size, handle, _ptr(xb), b, c, h, w, _ptr(ab), k, ah, aw,
-                None if class_targets is None else _ptr(class_targets, _int64_p), num_targets),
-                b * (cskip if cskip is not None else k), progress)
+                None if class_targets is None else _ptr(class_targets, _int64_p), num_targets), progress)
         finally:
             self._masks_input = None
+            if channels is not None:
+                self.set_channels(None)
             if previous is not None:
                 self.set_params(selection=previous[0], selection_count=previous[1])
-        if single:
-            maps = maps[0]
-            if not isinstance(targets, (list, tuple, np.ndarray)) and num_targets == 1:
-                maps = maps[0]
         return maps
 
-    def _run(self, call, total: int, progress):
+    def set_channels(self, channels) -> None:
+        """Explain exactly these channel indices, in this order, for every image of the following
+        calls (instead of the engine's selection); None restores the engine's selection."""
+        handle = self._live_handle()
+        if channels is None:
+            self._check(self._lib.scorecam_explainer_set_channels(handle, None, 0))
+            return
+        array = np.ascontiguousarray(_host_numpy(channels), dtype=np.int64).reshape(-1)
+        if array.size == 0:
+            raise ValueError("channels is empty; pass None to restore the engine's selection")
+        self._check(self._lib.scorecam_explainer_set_channels(handle, _ptr(array, _int64_p), array.size))
+
+    def _run(self, call, progress):
         """Makes one engine call with progress, Ctrl-C and callback errors handled; raises what
         ended the run: a callback's exception, KeyboardInterrupt, or the engine's error."""
         handle = self._live_handle()
         progress = self._progress if progress is None else progress
-        self._bar = make_bar(total) if wanted(progress, total) and not callable(progress) else None
+        self._bar = None
+        self._bar_progress = None if callable(progress) or progress is False else progress
         self._user_progress = progress if callable(progress) else None
         self._error = None
         self._interrupted = False
@@ -407,7 +470,7 @@ class Explainer:
         finally:
             if self._bar is not None:
                 self._bar.close()
-            self._bar = self._user_progress = None
+            self._bar = self._user_progress = self._bar_progress = None
         if self._interrupted:
             raise KeyboardInterrupt
         if self._error is not None:
@@ -416,29 +479,51 @@ class Explainer:
         if failure is not None:
             raise failure
 
-    def _prepare_targets(self, targets, xb: np.ndarray, score_fn):
-        """(T, int64 class indices or None); finds D (and T for a scoring function) if unknown."""
-        if score_fn is None:
+    def _per_image_classes(self, targets, xb: np.ndarray):
+        """For None / TopK: each image's top classes from its unmasked output, else None."""
+        if targets is not None and not isinstance(targets, TopK):
+            return None
+        top = targets or TopK(1)
+        outputs = self._probe(xb)
+        return [top.classes(row) for row in outputs]
+
+    def _prepare_targets(self, targets, xb: np.ndarray):
+        """(T, int64 class indices or None, scoring function or None); finds D (and the output
+        shape and T for a scoring function) with one forward pass when unknown."""
+        if isinstance(targets, ClassifierOutputTarget):
+            targets = targets.category
+        elif isinstance(targets, (list, tuple)) and targets and all(callable(t) for t in targets):
+            if all(isinstance(t, ClassifierOutputTarget) for t in targets):
+                targets = [t.category for t in targets]
+            else:
+                targets = _combined(targets)
+        if not callable(targets):
             class_targets = np.atleast_1d(np.asarray(targets))
             if class_targets.ndim != 1 or class_targets.size == 0 or not np.issubdtype(class_targets.dtype, np.integer):
-                raise TypeError("targets must be an int, a non-empty list of ints, or a scoring function")
+                raise TypeError("targets must be None, an int, a non-empty list of ints, TopK, a scoring function "
+                                "or a list of scoring functions")
             class_targets = _integers(class_targets, "targets")
             if self._output_dim is None:
-                self._output_dim = self._probe(xb).shape[1]
-            return class_targets.size, class_targets
-        outputs = self._probe(xb)
-        self._output_dim = outputs.shape[1]
-        scores = np.asarray(score_fn(outputs), dtype=np.float32)
+                self._probe(xb[:1])
+            return class_targets.size, class_targets, None
+        outputs = self._probe(xb[:1])
+        scores = np.asarray(_host_numpy(targets(outputs)), dtype=np.float32)
         if scores.ndim not in (1, 2) or scores.shape[0] != 1:
             raise ValueError(f"the scoring function must return (N,) or (N, T) scores, got {scores.shape} for N=1")
-        return (1 if scores.ndim == 1 else scores.shape[1]), None
+        return (1 if scores.ndim == 1 else scores.shape[1]), None, targets
 
     def _probe(self, xb: np.ndarray) -> np.ndarray:
-        """One forward pass of the first unmasked image: the output shape the engine must expect."""
-        outputs = np.asarray(self._forward(xb[:1]), dtype=np.float32)
-        if outputs.ndim != 2 or outputs.shape[0] != 1:
-            raise ValueError(f"forward must return (N, D) outputs, got shape {outputs.shape} for N=1")
-        return outputs
+        """Forward passes of unmasked images: the output shape the engine must expect. Returns
+        the outputs in the model's own shape (N, ...)."""
+        outputs = np.asarray(_host_numpy(self._forward(xb)), dtype=np.float32)
+        if outputs.ndim < 1 or outputs.shape[0] != xb.shape[0] or outputs[:1].size == 0:
+            raise ValueError(f"forward must return (N, ...) outputs, got shape {outputs.shape} for N={xb.shape[0]}")
+        shape = outputs.shape[1:] or (1,)
+        dim = int(np.prod(shape))
+        if self._output_dim is not None and self._output_dim != dim:
+            raise ValueError(f"forward returned {dim} values per image, but output_dim is {self._output_dim}")
+        self._output_shape, self._output_dim = shape, dim
+        return outputs.reshape(xb.shape[0], *shape)
 
     def _register(self, score_fn) -> None:
         handle = self._live_handle()
@@ -455,7 +540,7 @@ class Explainer:
         self._score_fn = score_fn
 
     @_exclusive
-    def evaluate(self, x: np.ndarray, maps: np.ndarray, targets: Targets, metric: str = "average_drop", *,
+    def evaluate(self, x, maps, targets: Targets, metric: str = "average_drop", *,
                  progress=None) -> np.ndarray:
         """A faithfulness metric of `maps` for `targets`, one value per image and map.
 
@@ -476,8 +561,13 @@ class Explainer:
             raise ValueError(f"maps {maps.shape} do not match x {x.shape}")
         b, c, h, w = xb.shape
         _, num_targets, map_h, map_w = mb.shape
-        score_fn = targets if callable(targets) else None
-        count, class_targets = self._prepare_targets(targets, xb, score_fn)
+        per_image = self._per_image_classes(targets, xb)
+        if per_image is not None and b > 1 and any((p != per_image[0]).any() for p in per_image):
+            values = np.stack([self.evaluate(xb[i:i + 1], mb[i:i + 1], list(per_image[i]), metric, progress=progress)[0]
+                               for i in range(b)])
+            return values
+        resolved = list(per_image[0]) if per_image is not None else targets
+        count, class_targets, score_fn = self._prepare_targets(resolved, xb)
         if count != num_targets:
             raise ValueError(f"{num_targets} maps per image need {num_targets} targets, got {count}")
         self._register(score_fn)
@@ -485,7 +575,7 @@ class Explainer:
         self._run(lambda: self._lib.scorecam_explainer_evaluate(
             values.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), values.size, handle, _lib.METRIC[metric],
             _ptr(xb), b, c, h, w, _ptr(mb), map_h, map_w,
-            None if class_targets is None else _ptr(class_targets, _int64_p), num_targets), b * num_targets, progress)
+            None if class_targets is None else _ptr(class_targets, _int64_p), num_targets), progress)
         if x.ndim == 3:
             return values[0] if maps.ndim == 3 else float(values[0, 0])
         return values
@@ -536,3 +626,19 @@ class Explainer:
             _ptr(out), out.size, handle, None if x is None else _ptr(x), c, h, w,
             _ptr(activations), k, ah, aw, _ptr(channels, _int64_p), channels.size))
         return out
+
+
+def _single_target(targets) -> bool:
+    """Targets that give one map per image (returned without a target axis for one image)."""
+    return targets is None or callable(targets) or isinstance(targets, (int, np.integer))
+
+
+def _combined(functions):
+    """One scoring function (N, ...) -> (N, T) from T functions that each return (N,)."""
+    def score(outputs):
+        columns = [np.asarray(_host_numpy(f(outputs)), dtype=np.float32).reshape(len(outputs), -1) for f in functions]
+        for f, column in zip(functions, columns):
+            if column.shape[1] != 1:
+                raise ValueError(f"{f!r} returned {column.shape[1]} scores per image; in a list each target gives one")
+        return np.concatenate(columns, axis=1)
+    return score

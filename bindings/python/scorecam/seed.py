@@ -88,7 +88,9 @@ class ScoreCAM:
 
         X: numpy or torch, (H, W), (H, W, C) or (1, C, H, W). coi: a class index, a callable on
         the model's output tensor returning one score per row (e.g. `lambda out: out[:, c, h, w]`
-        for a detector), or a list of class indices (one map each, from one set of forwards).
+        for a detector, or a `scorecam.targets` helper), or a list of class indices (one map each,
+        from one set of forwards). cskip keeps the cskip_out channels the seed keeps: its own
+        torch.argsort of the channel maxima (ties ordered as torch orders them).
         Returns (H, W) float32, or (T, H, W) for a list.
         """
         import torch
@@ -116,10 +118,15 @@ class ScoreCAM:
         else:
             targets = [int(c) for c in coi]
 
-        explainer = Explainer(forward, batch_size=batch_size, output_dim=int(np.prod(output_shape)),
-                              cskip=cskip_out if cskip else None)
+        channels = None
+        if cskip:
+            # The seed's own choice, ties included: torch.argsort of the channel maxima, descending
+            # (not stable), on the CPU activations; the engine then explains exactly these.
+            maxima = torch.max(torch.flatten(self.activation_map, start_dim=2), dim=2)[0]
+            channels = torch.argsort(maxima.reshape([-1]), descending=True)[:cskip_out].numpy()
+        explainer = Explainer(forward, batch_size=batch_size, output_dim=int(np.prod(output_shape)))
         with explainer:
-            maps = explainer.explain(x[0], activations[0], targets)
+            maps = explainer.explain(x[0], activations[0], targets, channels=channels)
             channels = explainer.details().channels
             self._last = (x[0], activations[0], channels)
         return maps

@@ -1,0 +1,44 @@
+import CScoreCAM
+import ScoreCAMCore
+
+// Explicit channels: the host's own channel choice, explained as given.
+
+@c @implementation
+public func scorecam_explainer_set_channels(_ explainer: OpaquePointer?, _ channels: UnsafePointer<Int64>?,
+                                            _ numChannels: Int) -> Int32 {
+    let handle = ExplainerHandle.from(explainer)
+    return exported(handle) {
+        let handle = try required(handle, "explainer")
+        guard numChannels > 0 else {
+            guard channels == nil else {
+                throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "num_channels is 0: pass channels NULL to restore the engine's selection")
+            }
+            handle.explicitChannels = nil
+            return
+        }
+        let channels = try required(channels, "channels")
+        var list = [Int]()
+        list.reserveCapacity(numChannels)
+        var seen = Set<Int64>()
+        for i in 0..<numChannels {
+            let channel = channels[i]
+            guard channel >= 0 else {
+                throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "channels[\(i)] is negative (\(channel))")
+            }
+            guard seen.insert(channel).inserted else {
+                throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "channels[\(i)] = \(channel) is listed twice")
+            }
+            list.append(Int(channel))
+        }
+        handle.explicitChannels = list
+    }
+}
+
+@c @implementation
+public func scorecam_explainer_get_channel_count(_ out: UnsafeMutablePointer<Int>?, _ explainer: OpaquePointer?) -> Int32 {
+    let handle = ExplainerHandle.from(explainer)
+    return exported(handle) {
+        let out = try required(out, "out")
+        out.pointee = try required(handle, "explainer").explicitChannels?.count ?? 0
+    }
+}
