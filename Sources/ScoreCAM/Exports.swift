@@ -260,15 +260,15 @@ public func scorecam_explainer_compute(
             throw ABIError(SCORECAM_E_BUFFER_TOO_SMALL, "the maps buffer holds \(mapsCapacity) floats but \(mapsNeeded) are needed (\(b) images x \(numTargets) targets x \(mapSize.0) x \(mapSize.1))")
         }
 
-        var explainer = Explainer(
+        var run = ExplanationRun(
             parameters: handle.parameters,
             input: TensorView(input, b, c, h, w),
             activations: TensorView(activations, b, k, ah, aw),
             targets: targets.map { t in (0..<numTargets).map { Int(t[$0]) } } ?? [],
             numTargets: numTargets)
-        explainer.batchBuffers = handle.batchBuffers
-        explainer.explicitChannels = handle.explicitChannels
-        let images = try explainer.run(host: host, maps: maps, mapsCapacity: clampedCapacity(mapsCapacity))
+        run.batchBuffers = handle.batchBuffers
+        run.explicitChannels = handle.explicitChannels
+        let images = try run.run(host: host, maps: maps, mapsCapacity: clampedCapacity(mapsCapacity))
         handle.details = (images, numTargets)
     }
 }

@@ -22,7 +22,7 @@ public struct TensorView: @unchecked Sendable {
 }
 
 /// The model side of a run, implemented by whoever embeds the engine (the C ABI layer, a test).
-/// The engine calls every method on the thread that called `Explainer.run`.
+/// The engine calls every method on the thread that called `ExplanationRun.run`.
 public protocol ModelHost {
     /// Length of one output row.
     var outputDim: Int { get }

@@ -69,7 +69,7 @@ struct MetricBuilder: BatchBuilder {
     }
 }
 
-/// Evaluates maps (images x targets x mh x mw, as `Explainer.run` wrote them) of `input`.
+/// Evaluates maps (images x targets x mh x mw, as `ExplanationRun.run` wrote them) of `input`.
 public struct Evaluation {
     public let parameters: Parameters
     public let input: TensorView

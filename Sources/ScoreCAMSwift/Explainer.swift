@@ -30,8 +30,13 @@ public final class Explainer {
     /// score is `parameters.score` of that output.
     public var scoring: Scoring?
     public var progress: Progress?
+    /// Channels to explain, as given, for every image (e.g. a ranking of your own); nil: the
+    /// engine selects them by `parameters.selection`.
+    public var channels: [Int]?
     /// Per image, the channels, scores and weights of the last successful `explain`.
     public private(set) var details: [ImageDetails] = []
+    /// The masked-image batches, kept between runs (no page faults per run).
+    private let batchBuffers = BatchBufferCache()
 
     /// - Throws: `.invalidArgument` when `outputDim` is not positive.
     public init(outputDim: Int, preset: Preset = .seed, forward: @escaping Forward) throws(ScoreCAMError) {
@@ -68,9 +73,11 @@ public final class Explainer {
         do {
             details = try input.scalars.withUnsafeBufferPointer { x throws(EngineError) in
                 try activations.scalars.withUnsafeBufferPointer { a throws(EngineError) in
-                    let run = ScoreCAMCore.Explainer(
+                    var run = ExplanationRun(
                         parameters: parameters, input: TensorView(x.baseAddress!, n, c, h, w),
                         activations: TensorView(a.baseAddress!, an, k, ah, aw), targets: targets, numTargets: targets.count)
+                    run.batchBuffers = batchBuffers
+                    run.explicitChannels = channels
                     return try maps.scalars.withUnsafeMutableBufferPointer { m throws(EngineError) in
                         try run.run(host: host, maps: m.baseAddress!, mapsCapacity: m.count)
                     }

@@ -17,7 +17,7 @@ import Testing
         let details = try f.input.withUnsafeBufferPointer { input throws(EngineError) in
             try f.activations.withUnsafeBufferPointer { acts throws(EngineError) in
                 try maps.withUnsafeMutableBufferPointer { out throws(EngineError) in
-                    try Explainer(parameters: parameters, input: TensorView(input.baseAddress!, 1, f.c, f.h, f.w),
+                    try ExplanationRun(parameters: parameters, input: TensorView(input.baseAddress!, 1, f.c, f.h, f.w),
                                   activations: TensorView(acts.baseAddress!, 1, f.k, f.ah, f.aw),
                                   targets: targets, numTargets: targets.count)
                         .run(host: model, maps: out.baseAddress!, mapsCapacity: out.count)

@@ -17,7 +17,7 @@ import Testing
         try input.withUnsafeBufferPointer { input throws(EngineError) in
             try activations.withUnsafeBufferPointer { acts throws(EngineError) in
                 try maps.withUnsafeMutableBufferPointer { out throws(EngineError) in
-                    _ = try Explainer(parameters: parameters, input: TensorView(input.baseAddress!, 1, c, h, w),
+                    _ = try ExplanationRun(parameters: parameters, input: TensorView(input.baseAddress!, 1, c, h, w),
                                       activations: TensorView(acts.baseAddress!, 1, k, ah, aw), targets: [1], numTargets: 1)
                         .run(host: model, maps: out.baseAddress!, mapsCapacity: out.count)
                 }

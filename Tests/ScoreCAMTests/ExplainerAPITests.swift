@@ -91,6 +91,18 @@ func seedReference(_ model: LinearModel, target: Int) -> [Float] {
         #expect(Array(both.scalars[(64)...]) == one.scalars)
     }
 
+    @Test func explicitChannelsAreExplainedAsGiven() throws {
+        let explainer = try Explainer(outputDim: model.d, forward: model.forward)
+        explainer.channels = [3, 1]
+        _ = try explainer.explain(model.input, activations: model.activations, targets: [0])
+        #expect(explainer.details[0].channels == [3, 1])
+        explainer.channels = [7]
+        let error = #expect(throws: ScoreCAMError.self) {
+            try explainer.explain(model.input, activations: model.activations, targets: [0])
+        }
+        #expect(error?.code == .invalidArgument)
+    }
+
     @Test func presetsSetTheirKnobs() throws {
         let explainer = try Explainer(outputDim: model.d, preset: .torchcam, forward: model.forward)
         explainer.parameters.batchSize = 2

@@ -16,7 +16,7 @@ public struct ImageDetails: Equatable, Sendable {
 /// Streaming: masked images exist only inside two batch buffers (see ForwardPipeline); channel
 /// maps are summed at activation resolution and upsampled once per target at the end, which is
 /// exact because upsampling is linear.
-public struct Explainer {
+public struct ExplanationRun {
     public let parameters: Parameters
     public let input: TensorView
     public let activations: TensorView
