@@ -8,11 +8,12 @@ binding was written for: the same major version, and at least as new.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
 import pathlib
 import re
 import threading
-from ctypes import POINTER, c_char_p, c_double, c_float, c_int, c_int64, c_size_t, c_void_p
+from ctypes import POINTER, byref, c_char_p, c_double, c_float, c_int, c_int64, c_size_t, c_void_p
 
 _HERE = pathlib.Path(__file__).resolve().parent
 # Set when the package runs from a scorecam checkout (bindings/python/scorecam), else None.
@@ -56,34 +57,6 @@ E_OUT_OF_MEMORY = -10
 E_NO_RESULT = -11
 
 # enum scorecam_param
-PARAM_BATCH_SIZE = 1
-PARAM_UPSAMPLE = 2
-PARAM_SELECTION = 3
-PARAM_SELECTION_COUNT = 4
-PARAM_SKIP_CONSTANT = 5
-PARAM_NORM_EPS = 6
-PARAM_WEIGHTING = 7
-PARAM_SUBTRACT_BASE = 8
-PARAM_SCORE = 9
-PARAM_BASELINE = 10
-PARAM_NORMALIZE_MAP = 11
-PARAM_THREADS = 12
-PARAM_NORMALIZE_MASK_FIRST = 13
-PARAM_RELU_BEFORE_UPSAMPLING = 14
-PARAM_MAP_UPSAMPLE = 15
-PARAM_MAP_AT_ACTIVATION_SIZE = 16
-PARAM_NORMALIZE_LOW_MAP = 17
-PARAM_MAP_EPS = 18
-PARAM_METHOD = 19
-PARAM_SAMPLES = 20
-PARAM_NOISE_STD = 21
-PARAM_SEED = 22
-PARAM_ADAPTIVE_TOLERANCE = 23
-PARAM_ADAPTIVE_STEP = 24
-PARAM_METRIC_SCORE = 25
-PARAM_METRIC_STEPS = 26
-PARAM_METRIC_BASELINE = 27
-PARAM_BATCH_MEMORY = 28
 
 UPSAMPLE = {"bicubic": 0, "bilinear": 1, "bilinear_align_corners": 2}
 MAP_UPSAMPLE = {"as_masks": -1, **UPSAMPLE}
@@ -92,6 +65,46 @@ METRIC = {"average_drop": 0, "increase_in_confidence": 1, "insertion": 2, "delet
 SELECTION = {"all": 0, "max": 1, "std": 2}
 WEIGHTING = {"softmax": 0, "raw": 1}
 SCORE = {"logit": 0, "softmax": 1}
+
+# The labels of each choice parameter (the numbers are the header's enums). Everything else about
+# parameters (numbers, names, kinds, ranges, defaults) is read from the library: `param_table()`.
+CHOICES = {"upsample": UPSAMPLE, "selection": SELECTION, "weighting": WEIGHTING, "score": SCORE,
+           "map_upsample": MAP_UPSAMPLE, "method": METHOD, "metric_score": SCORE}
+PARAM_KIND_REAL = 3  # enum scorecam_param_kind: values of other kinds are whole numbers
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamInfo:
+    """One row of the library's parameter table (scorecam_param_info)."""
+
+    number: int       # SCORECAM_PARAM_<NAME>
+    name: str         # <name> in lower case: the keyword Explainer takes
+    kind: int         # enum scorecam_param_kind
+    minimum: float
+    maximum: float
+    default: float
+
+
+_param_table: dict | None = None
+
+
+def param_table() -> dict:
+    """name -> ParamInfo for every parameter the loaded library has, read once."""
+    global _param_table
+    if _param_table is None:
+        library = lib()
+        table = {}
+        for index in range(library.scorecam_param_count()):
+            number, name, kind = c_int(), c_char_p(), c_int()
+            minimum, maximum, default = c_double(), c_double(), c_double()
+            status = library.scorecam_param_info(byref(number), byref(name), byref(kind), byref(minimum),
+                                                 byref(maximum), byref(default), index)
+            if status != 0:
+                raise LibraryError(f"scorecam_param_info({index}) failed: {library.scorecam_last_error().decode()}")
+            key = name.value.decode().removeprefix("SCORECAM_PARAM_").lower()
+            table[key] = ParamInfo(number.value, key, kind.value, minimum.value, maximum.value, default.value)
+        _param_table = table
+    return _param_table
 
 _float_p = POINTER(c_float)
 _int64_p = POINTER(c_int64)

@@ -12,6 +12,7 @@ import functools
 import signal
 import sys
 import threading
+import warnings
 from typing import Callable, Sequence, Union
 
 import numpy as np
@@ -119,13 +120,12 @@ class Explainer:
         forward is still used to find D and by evaluate().
     preset: "seed" (tiskw/scorecam-pytorch), "gradcam" (pytorch-grad-cam), "torchcam", "paper"
         (haofanwang/Score-CAM); each reproduces that library's maps.
-    Other keywords set engine parameters (README, "Parameters"): upsample ("bicubic", "bilinear",
-    "bilinear_align_corners"), selection ("all", "max", "std"), selection_count, skip_constant,
-    eps, weighting ("softmax", "raw"), subtract_base, score ("logit", "softmax"), baseline,
-    normalize, threads, normalize_mask_first, relu_before_upsampling, map_upsample,
-    map_at_activation_size, normalize_low_map, map_eps, method ("scorecam", "sscam", "iscam"),
-    samples, noise_std, seed, adaptive_tolerance, adaptive_step, batch_memory (bytes the batch
-    buffers may hold; the batch shrinks to fit).
+    Other keywords set engine parameters: each SCORECAM_PARAM_<NAME> of the header as <name> in
+    lower case (README, "Parameters"; the names, kinds and ranges are read from the library), e.g.
+    upsample ("bicubic", "bilinear", "bilinear_align_corners"), selection ("all", "max", "std"),
+    selection_count, norm_eps, weighting ("softmax", "raw"), score ("logit", "softmax"),
+    normalize_map, threads, map_upsample ("as_masks" or an upsample label), method ("scorecam",
+    "sscam", "iscam"), metric_score, batch_memory (bytes the batch buffers may hold).
 
     One Explainer must not be used by two threads at once; separate Explainers may run in parallel.
     """
@@ -201,64 +201,49 @@ class Explainer:
 
     # ---- parameters ----------------------------------------------------------------------------
 
-    _PARAMS = {
-        "batch_size": (_lib.PARAM_BATCH_SIZE, None),
-        "upsample": (_lib.PARAM_UPSAMPLE, _lib.UPSAMPLE),
-        "selection": (_lib.PARAM_SELECTION, _lib.SELECTION),
-        "selection_count": (_lib.PARAM_SELECTION_COUNT, None),
-        "skip_constant": (_lib.PARAM_SKIP_CONSTANT, None),
-        "eps": (_lib.PARAM_NORM_EPS, None),
-        "weighting": (_lib.PARAM_WEIGHTING, _lib.WEIGHTING),
-        "subtract_base": (_lib.PARAM_SUBTRACT_BASE, None),
-        "score": (_lib.PARAM_SCORE, _lib.SCORE),
-        "baseline": (_lib.PARAM_BASELINE, None),
-        "normalize": (_lib.PARAM_NORMALIZE_MAP, None),
-        "threads": (_lib.PARAM_THREADS, None),
-        "normalize_mask_first": (_lib.PARAM_NORMALIZE_MASK_FIRST, None),
-        "relu_before_upsampling": (_lib.PARAM_RELU_BEFORE_UPSAMPLING, None),
-        "map_upsample": (_lib.PARAM_MAP_UPSAMPLE, _lib.MAP_UPSAMPLE),
-        "map_at_activation_size": (_lib.PARAM_MAP_AT_ACTIVATION_SIZE, None),
-        "normalize_low_map": (_lib.PARAM_NORMALIZE_LOW_MAP, None),
-        "map_eps": (_lib.PARAM_MAP_EPS, None),
-        "method": (_lib.PARAM_METHOD, _lib.METHOD),
-        "samples": (_lib.PARAM_SAMPLES, None),
-        "noise_std": (_lib.PARAM_NOISE_STD, None),
-        "seed": (_lib.PARAM_SEED, None),
-        "adaptive_tolerance": (_lib.PARAM_ADAPTIVE_TOLERANCE, None),
-        "adaptive_step": (_lib.PARAM_ADAPTIVE_STEP, None),
-        "metric_score": (_lib.PARAM_METRIC_SCORE, _lib.SCORE),
-        "metric_steps": (_lib.PARAM_METRIC_STEPS, None),
-        "metric_baseline": (_lib.PARAM_METRIC_BASELINE, None),
-        "batch_memory": (_lib.PARAM_BATCH_MEMORY, None),
-    }
-    _FLOAT_PARAMS = ("eps", "baseline", "map_eps", "noise_std", "adaptive_tolerance", "metric_baseline")
+    # Spellings of earlier releases, still accepted (with a DeprecationWarning).
+    _OLD_NAMES = {"eps": "norm_eps", "normalize": "normalize_map"}
+
+    @staticmethod
+    def _param(name: str) -> "_lib.ParamInfo":
+        """The library's description of a parameter, by its keyword (the header's name in lower case)."""
+        table = _lib.param_table()
+        if name in Explainer._OLD_NAMES:
+            warnings.warn(f"the parameter {name!r} is now spelled {Explainer._OLD_NAMES[name]!r}",
+                          DeprecationWarning, stacklevel=4)
+            name = Explainer._OLD_NAMES[name]
+        if name not in table:
+            raise TypeError(f"unknown parameter {name!r}; known: {', '.join(table)}")
+        return table[name]
 
     def set_preset(self, name: str) -> None:
         """Sets every parameter but batch_size and threads to a named preset."""
         self._check(self._lib.scorecam_explainer_set_preset(self._live_handle(), name.encode()))
 
     def set_params(self, **params) -> None:
+        """Sets engine parameters by keyword: the names, kinds and ranges are the library's
+        (README, "Parameters"); choice parameters take their labels, e.g. upsample="bilinear"."""
         for name, value in params.items():
-            if name not in self._PARAMS:
-                raise TypeError(f"unknown parameter {name!r}; known: {', '.join(self._PARAMS)}")
-            number, names = self._PARAMS[name]
-            if names is not None:
-                if value not in names:
-                    raise ValueError(f"{name} must be one of {', '.join(names)}, got {value!r}")
-                value = names[value]
+            info = self._param(name)
+            labels = _lib.CHOICES.get(info.name)
+            if labels is not None:
+                if value not in labels:
+                    raise ValueError(f"{info.name} must be one of {', '.join(labels)}, got {value!r}")
+                value = labels[value]
             try:
                 value = float(value)
             except OverflowError:
-                raise ValueError(f"{name}: {value} is beyond every parameter's range") from None
-            self._check(self._lib.scorecam_explainer_set_param(self._live_handle(), number, value))
+                raise ValueError(f"{info.name}: {value} is beyond every parameter's range") from None
+            self._check(self._lib.scorecam_explainer_set_param(self._live_handle(), info.number, value))
 
     def get_param(self, name: str):
-        number, names = self._PARAMS[name]
+        info = self._param(name)
         value = ctypes.c_double()
-        self._check(self._lib.scorecam_explainer_get_param(ctypes.byref(value), self._live_handle(), number))
-        if names is not None:
-            return next(key for key, raw in names.items() if raw == value.value)
-        return value.value if name in self._FLOAT_PARAMS else int(value.value)
+        self._check(self._lib.scorecam_explainer_get_param(ctypes.byref(value), self._live_handle(), info.number))
+        labels = _lib.CHOICES.get(info.name)
+        if labels is not None:
+            return next(key for key, raw in labels.items() if raw == value.value)
+        return value.value if info.kind == _lib.PARAM_KIND_REAL else int(value.value)
 
     # ---- callbacks -----------------------------------------------------------------------------
     # Ctrl-C: while the engine runs, SIGINT only sets a flag (a KeyboardInterrupt raised at the

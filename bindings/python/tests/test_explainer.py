@@ -69,7 +69,7 @@ def test_raw_weights_baseline_and_probability_scores(small_case):
 
 def test_normalized_map(small_case):
     x, activations, model = small_case
-    with scorecam.Explainer(model, normalize=True) as explainer:
+    with scorecam.Explainer(model, normalize_map=True) as explainer:
         result = explainer.explain(x, activations, 0)
     expected, _, _ = reference(x, activations, model, 0)
     expected = (expected - expected.min()) / (expected.max() - expected.min())
@@ -132,11 +132,41 @@ def test_progress_callback_sees_every_batch_and_can_cancel(small_case):
 
 def test_parameters_round_trip(small_case):
     _, _, model = small_case
-    with scorecam.Explainer(model, batch_size=7, threads=1, eps=1e-8, upsample="bilinear") as explainer:
+    with scorecam.Explainer(model, batch_size=7, threads=1, norm_eps=1e-8, upsample="bilinear") as explainer:
         assert explainer.get_param("batch_size") == 7
         assert explainer.get_param("threads") == 1
-        assert explainer.get_param("eps") == 1e-8
+        assert explainer.get_param("norm_eps") == 1e-8
         assert explainer.get_param("upsample") == "bilinear"
         explainer.set_preset("seed")
         assert explainer.get_param("upsample") == "bicubic"
         assert explainer.get_param("batch_size") == 7
+
+
+def test_parameter_names_come_from_the_library(small_case):
+    """Every SCORECAM_PARAM_<NAME> of the header is the keyword <name>, as the library describes it:
+    nothing in the binding lists them."""
+    import re
+
+    from conftest import REPO
+    from scorecam import _lib
+
+    header = (REPO / "include" / "scorecam.h").read_text()
+    enum = re.search(r"enum scorecam_param \{(.*?)\};", header, re.S).group(1)
+    declared = {name.lower(): int(number) for name, number in re.findall(r"SCORECAM_PARAM_([A-Z_]+) = (\d+)", enum)}
+    table = _lib.param_table()
+    assert {name: info.number for name, info in table.items()} == declared
+    _, _, model = small_case
+    with scorecam.Explainer(model) as explainer:
+        for name, info in table.items():
+            value = explainer.get_param(name)
+            if name in _lib.CHOICES:
+                assert _lib.CHOICES[name][value] == info.default
+            else:
+                assert value == info.default, name
+        with pytest.raises(scorecam.ScoreCAMError, match="SCORECAM_PARAM_SELECTION_COUNT"):
+            explainer.set_params(selection_count=table["selection_count"].maximum + 1)
+        with pytest.raises(TypeError, match="known: batch_size, upsample"):
+            explainer.set_params(eps_norm=1e-8)
+        with pytest.warns(DeprecationWarning, match="now spelled 'norm_eps'"):
+            explainer.set_params(eps=1e-6)
+        assert explainer.get_param("norm_eps") == 1e-6

@@ -39,7 +39,7 @@ def curve_auc(model, x, heatmap, target, steps, baseline, insertion):
 @pytest.fixture
 def evaluated(small_case):
     x, activations, model = small_case
-    with scorecam.Explainer(model, normalize=True) as explainer:
+    with scorecam.Explainer(model, normalize_map=True) as explainer:
         maps = explainer.explain(x, activations, [1, 4])
     return x, model, maps
 
