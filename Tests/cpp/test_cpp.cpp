@@ -466,6 +466,29 @@ static void test_details(LinearModel &model, const Data &d) {
 }
 
 // Explicit channels: the host's list is explained as given; an empty list restores the selection.
+// Parameters by the library's own names: every one the header declares, with its default.
+static void test_param_table() {
+    const std::vector<scorecam::ParamInfo> table = scorecam::param_table();
+    CHECK(table.size() == scorecam_param_count());
+    CHECK(table.size() == 28);
+    scorecam::Explainer e;
+    for (const scorecam::ParamInfo &info : table) {
+        CHECK(!info.name.empty() && info.name.find("scorecam") == std::string::npos);
+        CHECK(e.get_param(info.name) == info.default_value);
+        CHECK(e.get_param(static_cast<scorecam::Param>(info.param)) == info.default_value);
+    }
+    e.set_param("norm_eps", 1e-6).set_param("batch_memory", 1 << 20);
+    CHECK(e.norm_eps() == 1e-6);
+    CHECK(e.get_param(scorecam::Param::BatchMemory) == 1 << 20);
+    bool threw = false;
+    try {
+        e.set_param("eps", 1e-6);
+    } catch (const scorecam::Error &error) {
+        threw = error.status() == SCORECAM_E_INVALID_ARGUMENT && std::string(error.what()).find("\"eps\"") != std::string::npos;
+    }
+    CHECK(threw);
+}
+
 static void test_channels(LinearModel &model, const Data &d) {
     scorecam::Explainer e = make_explainer(model);
     e.set_cskip(3);
@@ -762,6 +785,7 @@ int main() {
     test_multi_target(model);
     test_details(model, d);
     test_channels(model, d);
+    test_param_table();
     test_params();
     test_errors(model, d, ref);
     test_no_leaks_on_exceptions(model, d, ref);

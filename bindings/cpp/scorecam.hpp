@@ -91,8 +91,36 @@ enum class Param : int {
     AdaptiveStep = SCORECAM_PARAM_ADAPTIVE_STEP,
     MetricScore = SCORECAM_PARAM_METRIC_SCORE,
     MetricSteps = SCORECAM_PARAM_METRIC_STEPS,
-    MetricBaseline = SCORECAM_PARAM_METRIC_BASELINE
+    MetricBaseline = SCORECAM_PARAM_METRIC_BASELINE,
+    BatchMemory = SCORECAM_PARAM_BATCH_MEMORY
 };
+
+// One row of the library's parameter table (scorecam_param_info): what the engine accepts.
+struct ParamInfo {
+    int param;            // SCORECAM_PARAM_<NAME>
+    std::string name;     // <name> in lower case, e.g. "norm_eps": the name set_param takes
+    int kind;             // enum scorecam_param_kind
+    double min, max, default_value;
+};
+
+// Every parameter of the loaded library, as it describes them.
+inline std::vector<ParamInfo> param_table() {
+    std::vector<ParamInfo> table;
+    const std::string prefix = "SCORECAM_PARAM_";
+    for (size_t i = 0, n = scorecam_param_count(); i < n; i++) {
+        ParamInfo info{};
+        const char *name = nullptr;
+        if (scorecam_param_info(&info.param, &name, &info.kind, &info.min, &info.max, &info.default_value, i) !=
+                SCORECAM_OK || name == nullptr)
+            continue;
+        std::string lower(name);
+        if (lower.compare(0, prefix.size(), prefix) == 0) lower.erase(0, prefix.size());
+        for (char &ch : lower) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+        info.name = lower;
+        table.push_back(std::move(info));
+    }
+    return table;
+}
 
 enum class Method : int {
     ScoreCAM = SCORECAM_METHOD_SCORE_CAM,
@@ -374,6 +402,17 @@ public:
         double value = 0;
         detail::check(scorecam_explainer_get_param(&value, handle_, static_cast<int>(param)), handle_);
         return value;
+    }
+
+    // By the library's own name of the parameter (param_table(): "norm_eps", "batch_memory", ...),
+    // as the Python binding spells them; an unknown name is SCORECAM_E_INVALID_ARGUMENT.
+    Explainer &set_param(const std::string &name, double value) { return set_param(param_named(name), value); }
+    double get_param(const std::string &name) const { return get_param(param_named(name)); }
+
+    static Param param_named(const std::string &name) {
+        for (const ParamInfo &info : param_table())
+            if (info.name == name) return static_cast<Param>(info.param);
+        detail::fail(SCORECAM_E_INVALID_ARGUMENT, "unknown parameter \"" + name + "\"");
     }
 
     // Sets every parameter but BatchSize and Threads to a named preset: "seed", "gradcam",
