@@ -72,6 +72,23 @@ def died_row(item: Item, config: Config) -> dict:
             "error": f"the worker process died {MAX_ATTEMPTS} times while explaining this image"}
 
 
+def retry_or_give_up(item: Item, attempts: collections.Counter, pending: collections.deque, config: Config,
+                     on_row: Callable[[dict], None]) -> None:
+    """A worker died with `item` in flight: queue it again, or after MAX_ATTEMPTS record it failed."""
+    attempts[item.key] += 1
+    if attempts[item.key] >= MAX_ATTEMPTS:
+        on_row(died_row(item, config))
+    else:
+        pending.appendleft(item)
+
+
+def finished_row(row: dict, item: Item, attempts: collections.Counter) -> dict:
+    """The row of a finished image, saying how many attempts it took when more than one."""
+    if attempts[item.key]:
+        row["attempts"] = attempts[item.key] + 1
+    return row
+
+
 def run_pool(config: Config, items: Sequence[Item], workers: int, on_row: Callable[[dict], None]) -> None:
     context = multiprocessing.get_context("spawn")
     pending = collections.deque(items)
@@ -92,15 +109,9 @@ def run_pool(config: Config, items: Sequence[Item], workers: int, on_row: Callab
                         row = future.result()
                     except BrokenProcessPool:
                         broken = True
-                        attempts[item.key] += 1
-                        if attempts[item.key] >= MAX_ATTEMPTS:
-                            on_row(died_row(item, config))
-                        else:
-                            pending.appendleft(item)
+                        retry_or_give_up(item, attempts, pending, config, on_row)
                         continue
-                    if attempts[item.key]:
-                        row["attempts"] = attempts[item.key] + 1
-                    on_row(row)
+                    on_row(finished_row(row, item, attempts))
             # What was still in flight when the pool broke is tried again in the next pool.
             for item in in_flight.values():
                 pending.appendleft(item)

@@ -15,7 +15,7 @@ import socket
 from typing import Callable, Sequence
 
 from ._inputs import Item
-from ._pool import MAX_ATTEMPTS, died_row
+from ._pool import finished_row, retry_or_give_up
 from ._usage import UsageError
 from ._work import Config, Worker, explain_image
 
@@ -106,15 +106,9 @@ def run_ray(config: Config, items: Sequence[Item], workers: int, on_row: Callabl
                     row = ray.get(ref)
                 except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
                         ray.exceptions.ObjectLostError):
-                    attempts[item.key] += 1
-                    if attempts[item.key] >= MAX_ATTEMPTS:
-                        on_row(died_row(item, config))
-                    else:
-                        pending.appendleft(item)
+                    retry_or_give_up(item, attempts, pending, config, on_row)
                     continue
-                if attempts[item.key]:
-                    row["attempts"] = attempts[item.key] + 1
-                on_row(row)
+                on_row(finished_row(row, item, attempts))
     finally:
         for actor in actors:  # also ends the tasks still in flight (Ctrl-C)
             ray.kill(actor)
