@@ -387,8 +387,10 @@ class Explainer:
         if per_image is not None and xb.shape[0] > 1 and any((c != per_image[0]).any() for c in per_image):
             # Each image has its own top classes: one engine call per image (the engine scores
             # every image of a call with the same targets). details() then holds the last image.
-            return np.stack([self.explain(xb[i], ab[i], list(per_image[i]), cskip=cskip, channels=channels,
-                                          progress=progress) for i in range(xb.shape[0])])
+            # (The unguarded method: this call already holds the Explainer.)
+            explain_one = Explainer.explain.__wrapped__
+            return np.stack([explain_one(self, xb[i], ab[i], list(per_image[i]), cskip=cskip, channels=channels,
+                                         progress=progress) for i in range(xb.shape[0])])
         resolved = list(per_image[0]) if per_image is not None else targets
         num_targets, class_targets, score_fn = self._prepare_targets(resolved, xb)
         maps = self._compute(xb, ab, num_targets, class_targets, score_fn, cskip, channels, progress)
@@ -548,8 +550,9 @@ class Explainer:
         _, num_targets, map_h, map_w = mb.shape
         per_image = self._per_image_classes(targets, xb)
         if per_image is not None and b > 1 and any((p != per_image[0]).any() for p in per_image):
-            values = np.stack([self.evaluate(xb[i:i + 1], mb[i:i + 1], list(per_image[i]), metric, progress=progress)[0]
-                               for i in range(b)])
+            evaluate_one = Explainer.evaluate.__wrapped__  # unguarded: this call holds the Explainer
+            values = np.stack([evaluate_one(self, xb[i:i + 1], mb[i:i + 1], list(per_image[i]), metric,
+                                            progress=progress)[0] for i in range(b)])
             return values
         resolved = list(per_image[0]) if per_image is not None else targets
         count, class_targets, score_fn = self._prepare_targets(resolved, xb)
