@@ -37,24 +37,23 @@ struct CallbackHost: ModelHost {
 
     init(_ handle: ExplainerHandle, forward: (fn: scorecam_forward_fn, outputDim: Int, userData: UnsafeMutableRawPointer?),
          targets: UnsafePointer<Int64>?) {
-        forwardFn = forward.fn
-        forwardUserData = forward.userData
-        masksForwardFn = nil
-        outputDim = forward.outputDim
-        scoringFn = handle.scoring?.fn
-        scoringUserData = handle.scoring?.userData
-        progressFn = handle.progress?.fn
-        progressUserData = handle.progress?.userData
-        rawTargets = targets
+        self.init(handle, forwardFn: forward.fn, masksForwardFn: nil, outputDim: forward.outputDim,
+                  userData: forward.userData, targets: targets)
     }
 
     /// Masks mode: the masks forward replaces the forward.
     init(_ handle: ExplainerHandle, masksForward: (fn: scorecam_masks_forward_fn, outputDim: Int, userData: UnsafeMutableRawPointer?),
          targets: UnsafePointer<Int64>?) {
-        forwardFn = nil
-        forwardUserData = masksForward.userData
-        masksForwardFn = masksForward.fn
-        outputDim = masksForward.outputDim
+        self.init(handle, forwardFn: nil, masksForwardFn: masksForward.fn, outputDim: masksForward.outputDim,
+                  userData: masksForward.userData, targets: targets)
+    }
+
+    private init(_ handle: ExplainerHandle, forwardFn: scorecam_forward_fn?, masksForwardFn: scorecam_masks_forward_fn?,
+                 outputDim: Int, userData: UnsafeMutableRawPointer?, targets: UnsafePointer<Int64>?) {
+        self.forwardFn = forwardFn
+        forwardUserData = userData
+        self.masksForwardFn = masksForwardFn
+        self.outputDim = outputDim
         scoringFn = handle.scoring?.fn
         scoringUserData = handle.scoring?.userData
         progressFn = handle.progress?.fn
