@@ -25,6 +25,7 @@ SANITIZE   := -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanit
 LINK       := -L$(LIBDIR) -lscorecam -Wl,-rpath,$(abspath $(LIBDIR)) -lm -lpthread
 
 C_TESTS    := $(patsubst Tests/c/%.c,%,$(wildcard Tests/c/test_*.c))
+C_TEST_HDRS := $(wildcard Tests/c/*.h)
 CPP_HDRS   := bindings/cpp/scorecam.hpp include/scorecam.h
 
 PYTHON     ?= python3
@@ -110,11 +111,11 @@ test-swift-example:
 	swift build --package-path examples/swift
 	examples/swift/.build/debug/ExplainBlob | scripts/check_blob_example.sh
 
-$(BUILD)/tests/%: Tests/c/%.c Tests/c/test_util.h $(LIB)
+$(BUILD)/tests/%: Tests/c/%.c $(C_TEST_HDRS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(STRICT_C) -O1 -Iinclude $< -o $@ $(LINK)
 
-$(BUILD)/tests-asan/%: Tests/c/%.c Tests/c/test_util.h $(LIB)
+$(BUILD)/tests-asan/%: Tests/c/%.c $(C_TEST_HDRS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(STRICT_C) $(SANITIZE) -Iinclude $< -o $@ $(LINK)
 
@@ -396,7 +397,7 @@ $(TSAN_LIB): $(SWIFT_SRC)
 
 # Many explainers on many threads, create/destroy churn, re-entrant callbacks: test_churn (and the
 # two-thread test) with the library and the test both built with ThreadSanitizer.
-$(BUILD)/tests-tsan/%: Tests/c/%.c Tests/c/test_util.h $(TSAN_LIB)
+$(BUILD)/tests-tsan/%: Tests/c/%.c $(C_TEST_HDRS) $(TSAN_LIB)
 	@mkdir -p $(@D)
 	ln -sf $(abspath $(TSAN_LIB)) $(@D)/libscorecam.so.0
 	$(SWIFT_CLANG) $(STRICT_C) -g -O1 -fsanitize=thread -fuse-ld=lld -Iinclude $< -o $@ \
@@ -407,11 +408,11 @@ test-tsan: $(BUILD)/tests-tsan/test_churn $(BUILD)/tests-tsan/test_threads
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tests-tsan/test_churn
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tests-tsan/test_threads
 
-$(BUILD)/tests/soak: Tests/c/soak.c Tests/c/test_util.h $(LIB)
+$(BUILD)/tests/soak: Tests/c/soak.c $(C_TEST_HDRS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(STRICT_C) -O1 -Iinclude $< -o $@ $(LINK)
 
-$(BUILD)/tests-asan/soak: Tests/c/soak.c Tests/c/test_util.h $(LIB)
+$(BUILD)/tests-asan/soak: Tests/c/soak.c $(C_TEST_HDRS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(STRICT_C) $(SANITIZE) -Iinclude $< -o $@ $(LINK)
 
