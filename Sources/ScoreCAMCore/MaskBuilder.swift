@@ -26,8 +26,9 @@ struct MaskBuilder: @unchecked Sendable {
     /// Masks mode: a batch holds the masks M' (h x w each), not the masked images; the host forms
     /// the masked images on its device.
     let masksOnly: Bool
-    /// Per-thread scratch (one plane, then `scratchCount` floats) for `slots` threads, allocated
-    /// once and failably: `build` runs one batch at a time, so the slots are never shared.
+    /// Per-thread scratch (one plane, the resampler's scratch, one activation plane) for `slots`
+    /// threads, allocated once and failably: `build` runs one batch at a time, so the slots are
+    /// never shared.
     private let scratchPool: FloatBuffer
     private let slots: Int
     private let slotFloats: Int
@@ -70,15 +71,6 @@ struct MaskBuilder: @unchecked Sendable {
             return
         }
         try host.forwardMasks(batch, images: items.map(\.image), input: input, outputs: outputs)
-    }
-
-    /// Floats of per-thread scratch `mask` needs: the resampler's, then one activation plane.
-    var scratchCount: Int { resampler.scratchCount + activations.planeSize }
-
-    /// The normalized mask of a channel, H x W, into `plane`.
-    func mask(image: Int, channel: Int, into plane: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
-        let (lo, scale) = pendingMask(image: image, channel: channel, into: plane, scratch: scratch)
-        applyNormalization(plane, count: input.planeSize, lo: lo, scale: scale)
     }
 
     /// The mask of a channel into `plane` with its normalization still to apply: the normalized
