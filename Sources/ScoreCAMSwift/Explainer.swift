@@ -68,8 +68,7 @@ public final class Explainer {
         let size = try mapSize(input: input, activations: activations)
         var maps = try Tensor(shape: [n, Swift.max(targets.count, 1), size.height, size.width])
         let thrown = ThrownError()
-        let host = ClosureHost(outputDim: outputDim, forwardClosure: forward, scoringClosure: scoring,
-                               progressClosure: progress, thrown: thrown)
+        let host = closureHost(thrown)
         do {
             details = try input.scalars.withUnsafeBufferPointer { x throws(EngineError) in
                 try activations.scalars.withUnsafeBufferPointer { a throws(EngineError) in
@@ -89,6 +88,12 @@ public final class Explainer {
         return maps
     }
 
+    /// The closures as the engine's host; what they throw lands in `thrown`.
+    private func closureHost(_ thrown: ThrownError) -> ClosureHost {
+        ClosureHost(outputDim: outputDim, forwardClosure: forward, scoringClosure: scoring,
+                    progressClosure: progress, thrown: thrown)
+    }
+
     /// Faithfulness of maps (from `explain`) through the same model: one value per image and
     /// target, (N x T) in that order.
     public func evaluate(_ metric: Metric, input: Tensor, maps: Tensor, targets: [Int]) throws(ScoreCAMError) -> [Double] {
@@ -96,8 +101,7 @@ public final class Explainer {
         let (mn, t, mh, mw) = try maps.nchw("the maps")
         guard mn == n else { throw ScoreCAMError(.shape, "maps hold \(mn) images but the input holds \(n)") }
         let thrown = ThrownError()
-        let host = ClosureHost(outputDim: outputDim, forwardClosure: forward, scoringClosure: scoring,
-                               progressClosure: progress, thrown: thrown)
+        let host = closureHost(thrown)
         do {
             return try input.scalars.withUnsafeBufferPointer { x throws(EngineError) in
                 try maps.scalars.withUnsafeBufferPointer { m throws(EngineError) in
