@@ -117,7 +117,9 @@ class Explainer:
         images (N,) int64 and x the (B, C, H, W) input being explained (the same array for every
         call of one explain(): upload it once). It must return the outputs of the masked images
         baseline + (x[images] - baseline) * masks, formed on the device, as (N, D).
-        forward is still used to find D and by evaluate().
+        forward is still used to find D and by evaluate(). A model object whose `masks_mode` is
+        True (`scorecam.torch.TorchModel` on a CUDA device) brings its own: its
+        masks_forward(masks, images, x, baseline) is used unless this argument is given.
     preset: "seed" (tiskw/scorecam-pytorch), "gradcam" (pytorch-grad-cam), "torchcam", "paper"
         (haofanwang/Score-CAM); each reproduces that library's maps.
     Other keywords set engine parameters: each SCORECAM_PARAM_<NAME> of the header as <name> in
@@ -137,6 +139,10 @@ class Explainer:
             raise TypeError("forward must be callable: (N, C, H, W) float32 -> (N, D) outputs")
         if masks_forward is not None and not callable(masks_forward):
             raise TypeError("masks_forward must be callable: (masks, images, x) -> (N, D) outputs")
+        if masks_forward is None and getattr(forward, "masks_mode", False) is True:
+            model = forward
+            masks_forward = lambda masks, images, x: model.masks_forward(  # noqa: E731
+                masks, images, x, baseline=self.get_param("baseline"))
         self._lib = _lib.lib()
         handle = ctypes.c_void_p()
         self._check(self._lib.scorecam_explainer_create(ctypes.byref(handle)), use_handle=False)
@@ -411,7 +417,9 @@ class Explainer:
         if cskip is not None:
             previous = (self.get_param("selection"), self.get_param("selection_count"))
             self.set_params(selection="max", selection_count=cskip)
-        self._masks_input = xb
+        # A new read-only view per compute: a masks-mode host may key its device copy of x on it.
+        self._masks_input = xb.view()
+        self._masks_input.flags.writeable = False
         if channels is not None:
             self.set_channels(channels)
         try:

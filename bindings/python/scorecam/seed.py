@@ -14,6 +14,7 @@ from ._deps import require
 from .explainer import Explainer
 from .imaging import overlay as _overlay
 from .imaging import to_colormap as _to_colormap
+from .torch import fastest_layout
 
 
 def _reshape_input(X):
@@ -34,36 +35,37 @@ def _reshape_input(X):
     raise ValueError(f"Unexpected input shape: {tuple(X.shape)}")
 
 
-def _fastest_layout(model, device: str, channels_last: bool | None) -> bool:
-    """Whether the forwards run channels-last (NHWC in memory). Measured on CPU (docs/BENCHMARKS.md,
-    issue 13): a convolutional network's forward takes about half the time and page faults it does
-    on contiguous NCHW, so None (auto) picks it for models with 2-D convolutions on the CPU; True or
-    False force it. The maps do not depend on it beyond float rounding."""
-    import torch
-
-    if channels_last is not None:
-        return bool(channels_last)
-    on_cpu = torch.device(device).type == "cpu"
-    return on_cpu and any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
-
-
 class ScoreCAM:
     """Score-CAM for a torch.nn.Module, with tiskw/scorecam-pytorch's API.
 
     model: the network (deep-copied, as the seed does); actmap: the name or dotted path of the
     module whose output is the activation map (e.g. "layer4", "features.7"); device: where the
     model runs; channels_last: run the forwards channels-last (None: when it is the faster layout,
-    i.e. convolutional models on the CPU, whatever the input's layout).
+    i.e. convolutional models on the CPU, whatever the input's layout); backend: "torch" or
+    "onnxruntime" (the masked forwards through ONNX Runtime, checked against torch on each
+    unmasked forward; see `scorecam.torch.TorchModel`).
     """
 
-    def __init__(self, model, actmap: str, device: str = "cpu", channels_last: bool | None = None):
+    def __init__(self, model, actmap: str, device: str = "cpu", channels_last: bool | None = None,
+                 backend: str = "torch"):
         require("torch", extra="torch", purpose="ScoreCAM (the seed's API, for torch models)")
+        import torch
 
+        if backend not in ("torch", "onnxruntime"):
+            raise ValueError(f"backend must be 'torch' or 'onnxruntime', got {backend!r}")
         self.model = copy.deepcopy(model.to("cpu"))
         self.model.to(device)
         self.model.eval()
         self.device = device
-        self.channels_last = _fastest_layout(self.model, device, channels_last)
+        self.channels_last = fastest_layout(self.model, device, channels_last)
+        self.backend = backend
+        self._onnx = None
+        if backend == "onnxruntime":
+            require("onnx", "onnxruntime", extra="onnx", purpose="ScoreCAM(backend='onnxruntime')")
+            from ._torch_onnx import OnnxForward
+
+            self._onnx = OnnxForward(self.model, lambda output: output, device=device,
+                                     threads=torch.get_num_threads())
         self._capture = False
         self.activation_map = None
         self.model.get_submodule(actmap).register_forward_hook(self.hook)
@@ -106,8 +108,14 @@ class ScoreCAM:
         activations = np.ascontiguousarray(self.activation_map.numpy(), dtype=np.float32)
         output_shape = tuple(p.shape[1:])
 
+        if self._onnx is not None:
+            self._onnx.check(x, p.numpy())
+
         def forward(batch):
-            return self._run(np.ascontiguousarray(batch)).reshape(batch.shape[0], -1).numpy()
+            outputs = self._onnx.forward(batch) if self._onnx is not None else None
+            if outputs is None:
+                outputs = self._run(np.ascontiguousarray(batch)).numpy()
+            return outputs.reshape(batch.shape[0], -1)
 
         if callable(coi):
             def targets(outputs):

@@ -11,6 +11,12 @@
 
 The forward runs in inference mode on the model's device; batches are converted to the model's
 device and dtype once per call; outputs come back as float32 numpy in the model's own shape.
+
+Speed (docs/BENCHMARKS.md, issue 13): on the CPU a convolutional model's forward runs channels-last
+(about half the time of contiguous NCHW); `backend="onnxruntime"` exports the model once per input
+shape and runs the masked batches through ONNX Runtime, several times faster again, checked against
+torch on every unmasked forward; on a CUDA device the engine sends masks instead of masked images
+(masks mode) and the masked images are formed on the device.
 """
 from __future__ import annotations
 
@@ -33,12 +39,25 @@ class TorchModel:
         raw output -> tensor.
     reshape: pytorch-grad-cam's reshape_transform convention: a callable applied to the layer's
         output tensor that returns (N, K, h, w) activations, e.g. `vit_reshape()` for ViT tokens.
+    backend: "torch" (default) or "onnxruntime": the masked forwards through ONNX Runtime (the
+        model exported once per input shape, cached on disk, see `scorecam._torch_onnx`); every
+        unmasked forward still runs in torch (it gives the activations) and checks ONNX Runtime's
+        outputs against torch's (within 1e-4 of their scale), falling back to torch with one
+        warning when they differ or the export fails.
+    channels_last: run torch's forwards channels-last; None (default): on the CPU for models with
+        2-D convolutions, where it is the faster layout.
+    masks_mode: have `Explainer` send masks instead of masked images, formed on the model's device;
+        None (default): on CUDA devices with the torch backend.
     """
 
     def __init__(self, model, layer, *, device=None, output: Output = None,
-                 reshape: Callable | None = None):
+                 reshape: Callable | None = None, backend: str = "torch",
+                 channels_last: bool | None = None, masks_mode: bool | None = None):
         require("torch", extra="torch", purpose="TorchModel")
         import torch
+
+        if backend not in ("torch", "onnxruntime"):
+            raise ValueError(f"backend must be 'torch' or 'onnxruntime', got {backend!r}")
 
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -52,6 +71,17 @@ class TorchModel:
         self.layer = layer if isinstance(layer, str) else type(layer).__name__
         self.output = output
         self.reshape = reshape
+        self.backend = backend
+        self.channels_last = fastest_layout(self.model, self.device, channels_last)
+        self.masks_mode = self.device.type == "cuda" and backend == "torch" if masks_mode is None else bool(masks_mode)
+        self._onnx = None
+        if backend == "onnxruntime":
+            require("onnx", "onnxruntime", extra="onnx", purpose="TorchModel(backend='onnxruntime')")
+            from ._torch_onnx import OnnxForward
+
+            self._onnx = OnnxForward(self.model, self._pick, output=output, device=self.device, dtype=self.dtype,
+                                     threads=torch.get_num_threads())
+        self._device_input = None  # masks mode: (the explained x, its copy on the device)
         self._capture = False
         self._activations = None
         self._hook = self.module.register_forward_hook(self._keep)
@@ -102,16 +132,32 @@ class TorchModel:
         import torch
 
         tensor = torch.as_tensor(batch) if not isinstance(batch, torch.Tensor) else batch
-        return tensor.to(device=self.device, dtype=self.dtype)
+        tensor = tensor.to(device=self.device, dtype=self.dtype)
+        if self.channels_last and tensor.ndim == 4:
+            tensor = tensor.contiguous(memory_format=torch.channels_last)
+        return tensor
 
-    def _forward(self, batch):
+    def _torch_forward(self, images):
+        """The model's explained output of `images` (already on the device) as float32 numpy."""
         import torch
 
         with torch.inference_mode():
-            outputs = self._pick(self.model(self._batch(batch)))
+            outputs = self._pick(self.model(images))
         if not isinstance(outputs, torch.Tensor):
             raise TypeError(f"the explained output is a {type(outputs).__name__}, not a tensor: pick one with output=")
         return outputs.detach().to(device="cpu", dtype=torch.float32).numpy()
+
+    def _forward(self, batch):
+        onnx = self._onnx
+        if onnx is not None and onnx.active:
+            outputs = onnx.forward(batch)
+            if outputs is None and onnx.active:
+                # A shape no unmasked forward has checked yet: check on the batch's first image.
+                onnx.check(batch[:1], self._torch_forward(self._batch(batch[:1])))
+                outputs = onnx.forward(batch)
+            if outputs is not None:
+                return outputs
+        return self._torch_forward(self._batch(batch))
 
     def forward(self, batch) -> np.ndarray:
         """(N, C, H, W) numpy or tensor -> outputs (N, ...) float32 numpy, in the model's shape."""
@@ -125,9 +171,11 @@ class TorchModel:
 
         self._capture, self._activations = True, None
         try:
-            outputs = self._forward(x)
+            outputs = self._torch_forward(self._batch(x))
         finally:
             self._capture = False
+        if self._onnx is not None:
+            self._onnx.check(x, outputs)
         activations, self._activations = self._activations, None
         if activations is None:
             raise RuntimeError(f"the layer {self.layer!r} did not run in the forward pass")
@@ -140,12 +188,38 @@ class TorchModel:
         activations = activations.to(device="cpu", dtype=torch.float32).contiguous().numpy()
         return outputs, activations
 
+    @property
+    def backend_in_use(self) -> str:
+        """"onnxruntime" while ONNX Runtime runs the masked forwards, else "torch"."""
+        return "onnxruntime" if self._onnx is not None and self._onnx.active else "torch"
+
+    def masks_forward(self, masks, images, x, baseline: float = 0.0) -> np.ndarray:
+        """Masks mode (see `Explainer(masks_forward=...)`): the outputs (N, D) of the masked images
+        baseline + (x[images] - baseline) * masks, formed on the model's device. x is uploaded once
+        per explain() (the engine passes the same array to every call)."""
+        import torch
+
+        kept = self._device_input
+        if kept is None or kept[0] is not x:
+            kept = self._device_input = (x, torch.tensor(x, device=self.device, dtype=self.dtype))
+        device_x = kept[1]
+        masks = torch.as_tensor(masks).to(device=self.device, dtype=self.dtype)
+        index = torch.as_tensor(images).to(device=self.device)
+        with torch.inference_mode():
+            picked = device_x.index_select(0, index)
+            batch = picked * masks if baseline == 0 else baseline + (picked - baseline) * masks
+            if self.channels_last:
+                batch = batch.contiguous(memory_format=torch.channels_last)
+        outputs = self._torch_forward(batch)
+        return outputs.reshape(outputs.shape[0], -1)
+
     def activations(self, x) -> np.ndarray:
         """The explained layer's output for x: (N, K, h, w) float32."""
         return self.run(x)[1]
 
     def close(self) -> None:
         """Removes the hook from the model; safe to call twice."""
+        self._device_input = None
         if self._hook is not None:
             self._hook.remove()
             self._hook = None
@@ -155,6 +229,19 @@ class TorchModel:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def fastest_layout(model, device, channels_last: bool | None) -> bool:
+    """Whether torch's forwards run channels-last (NHWC in memory). Measured on CPU
+    (docs/BENCHMARKS.md, issue 13): a convolutional network's forward takes about half the time and
+    page faults it does on contiguous NCHW, so None (auto) picks it for models with 2-D
+    convolutions on the CPU; True or False force it. The maps do not depend on it beyond rounding."""
+    import torch
+
+    if channels_last is not None:
+        return bool(channels_last)
+    on_cpu = torch.device(device).type == "cpu"
+    return on_cpu and any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
 
 
 def vit_reshape(height: int | None = None, width: int | None = None, prefix_tokens: int = 1) -> Callable:

@@ -32,7 +32,9 @@ def test_same_maps_as_the_masked_image_path(small_case, preset, method):
         maps = explainer.explain(xb, ab, [1, 4])
     np.testing.assert_allclose(maps, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
     assert len(calls) > 1
-    assert all(x_seen is xb for _, _, x_seen in calls)  # the same array every call: upload once
+    first = calls[0][2]  # the same array object every call of one explain: upload it once
+    assert all(x_seen is first for _, _, x_seen in calls)
+    assert not first.flags.writeable and np.shares_memory(first, xb) and np.array_equal(first, xb)
     assert {int(i) for _, images, _ in calls for i in images} == {0, 1}
     assert all(shape[1:] == (1,) + x.shape[1:] for shape, _, _ in calls)
 

@@ -1,0 +1,230 @@
+"""A torch module's forward run by ONNX Runtime: the `backend="onnxruntime"` of `TorchModel` and of
+the seed API's `ScoreCAM`.
+
+On CPU, ONNX Runtime runs a CNN's batch of masked images several times faster than torch's eager
+forward (docs/BENCHMARKS.md, issue 13). The module is exported once per input shape (C, H, W),
+with a dynamic batch axis, and kept: in memory for this object, and on disk, keyed by everything
+the export depends on, for later processes (dataset workers). Every unmasked forward is checked:
+torch's outputs and ONNX Runtime's must agree within `TOLERANCE` of the outputs' scale; if they do
+not, or the export or a run fails, one warning says why and torch runs from then on.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pathlib
+import tempfile
+import warnings
+
+import numpy as np
+
+TOLERANCE = 1e-4  # of max |output|: the float32 difference of two correct implementations
+
+
+def cache_dir() -> pathlib.Path:
+    """$SCORECAM_CACHE_DIR, else $XDG_CACHE_HOME/scorecam, else ~/.cache/scorecam; + /onnx."""
+    root = os.environ.get("SCORECAM_CACHE_DIR")
+    if not root:
+        root = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") / "scorecam"
+    return pathlib.Path(root) / "onnx"
+
+
+def _explained(model, pick):
+    """The module whose single tensor output is the explained one: what the export traces."""
+    import torch
+
+    class Explained(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return pick(self.model(x))
+
+    return Explained().eval()
+
+
+def _model_key(model, dtype, output) -> str | None:
+    """A digest of what the exported graph depends on: the torch version, the architecture, the
+    code of every module's forward, the weights and buffers, the dtype and the chosen output.
+    None when the output is chosen by a callable (its behaviour cannot be hashed): no disk cache."""
+    import torch
+
+    if callable(output):
+        return None
+    digest = hashlib.sha256()
+    for part in (torch.__version__, repr(model), str(dtype), repr(output)):
+        digest.update(part.encode() + b"\0")
+    for cls in sorted({type(m) for m in model.modules()}, key=lambda c: f"{c.__module__}.{c.__qualname__}"):
+        code = getattr(getattr(cls, "forward", None), "__code__", None)
+        digest.update(f"{cls.__module__}.{cls.__qualname__}".encode())
+        if code is not None:
+            digest.update(code.co_code)
+            digest.update(repr(code.co_consts).encode())
+    for name, tensor in model.state_dict().items():
+        digest.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
+        data = tensor.detach().to("cpu").contiguous()
+        if data.numel():
+            digest.update(data.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+class OnnxForward:
+    """forward(batch) of a torch module through ONNX Runtime, with torch as the fallback.
+
+    model: the module (eval mode); pick: its raw output -> the explained tensor; output: the
+    selector `pick` applies (part of the cache key); device: the model's torch device.
+    """
+
+    def __init__(self, model, pick, *, output=None, device=None, dtype=None, threads: int | None = None):
+        import torch
+
+        self.model = model
+        self.pick = pick
+        self.device = torch.device(device or "cpu")
+        self.dtype = dtype or torch.float32
+        self.threads = threads
+        self.failed: str | None = None            # why torch runs instead, once it does
+        self._sessions: dict[tuple, object] = {}  # (C, H, W) -> onnxruntime.InferenceSession
+        self._verified: set[tuple] = set()
+        self._key = _model_key(model, self.dtype, output)
+        self._providers = self._choose_providers()
+
+    # ---- providers ------------------------------------------------------------------------------
+
+    def _choose_providers(self) -> list[str] | None:
+        import onnxruntime
+
+        available = onnxruntime.get_available_providers()
+        if self.device.type == "cpu":
+            return ["CPUExecutionProvider"]
+        if self.device.type == "cuda" and "CUDAExecutionProvider" in available:
+            return [("CUDAExecutionProvider", {"device_id": self.device.index or 0}), "CPUExecutionProvider"]
+        self._give_up(f"ONNX Runtime has no execution provider for {self.device} "
+                      f"(available: {', '.join(available)})")
+        return None
+
+    # ---- the one switch to torch ---------------------------------------------------------------
+
+    def _give_up(self, why: str) -> None:
+        if self.failed is None:
+            self.failed = why
+            warnings.warn(f"scorecam: backend 'onnxruntime' falls back to torch: {why}", RuntimeWarning,
+                          stacklevel=4)
+        self._sessions.clear()
+
+    @property
+    def active(self) -> bool:
+        """Whether ONNX Runtime still runs the forwards (False after a fallback)."""
+        return self.failed is None
+
+    # ---- export and sessions -------------------------------------------------------------------
+
+    def _path(self, shape: tuple) -> pathlib.Path | None:
+        if self._key is None:
+            return None
+        return cache_dir() / f"{self._key[:32]}-{'x'.join(map(str, shape))}.onnx"
+
+    def _export(self, example) -> bytes:
+        """The ONNX bytes of the explained module for inputs shaped like `example`."""
+        import io
+
+        import torch
+
+        explained = _explained(self.model, self.pick)
+        example = torch.as_tensor(np.asarray(example) if not isinstance(example, torch.Tensor) else example)
+        example = example.to(device=self.device, dtype=self.dtype)
+        buffer = io.BytesIO()
+        with warnings.catch_warnings():
+            # The TorchScript exporter warns that it is deprecated in favour of the dynamo one,
+            # which needs onnxscript; both give the same graph for the CNNs explained here.
+            warnings.simplefilter("ignore")
+            kwargs = dict(input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, do_constant_folding=True)
+            try:
+                torch.onnx.export(explained, (example,), buffer, dynamo=False, **kwargs)
+            except TypeError:  # a torch without the dynamo switch
+                torch.onnx.export(explained, (example,), buffer, **kwargs)
+        return buffer.getvalue()
+
+    def _load(self, example) -> bytes:
+        """The cached export for this shape, or a fresh one (then cached, atomically)."""
+        path = self._path(tuple(example.shape[1:]))
+        if path is not None and path.is_file():
+            return path.read_bytes()
+        data = self._export(example)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+                    tmp.write(data)
+                os.replace(tmp.name, path)
+            except OSError:  # a read-only home: the export is still used, only not kept
+                pass
+        return data
+
+    def _session(self, example):
+        import onnxruntime
+
+        shape = tuple(example.shape[1:])
+        session = self._sessions.get(shape)
+        if session is None:
+            options = onnxruntime.SessionOptions()
+            options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+            if self.threads:
+                options.intra_op_num_threads = self.threads
+            session = onnxruntime.InferenceSession(self._load(example), options, providers=self._providers)
+            self._sessions[shape] = session
+        return session
+
+    def _run(self, batch) -> np.ndarray:
+        import torch
+
+        session = self._session(batch)
+        array = batch.detach().to("cpu").numpy() if isinstance(batch, torch.Tensor) else np.asarray(batch)
+        array = np.ascontiguousarray(array, dtype=np.float16 if self.dtype == torch.float16 else np.float32)
+        return np.asarray(session.run(None, {"input": array})[0], dtype=np.float32)
+
+    # ---- what TorchModel and ScoreCAM call -----------------------------------------------------
+
+    def check(self, batch, expected: np.ndarray) -> bool:
+        """Runs the unmasked `batch` through ONNX Runtime and compares with torch's `expected`
+        outputs (float32 numpy); on a mismatch or an error, warns once and falls back to torch.
+        A stale disk cache (the module's code changed) is exported afresh once before that."""
+        if not self.active:
+            return False
+        shape = tuple(batch.shape[1:])
+        for attempt in (0, 1):
+            try:
+                got = self._run(batch).reshape(expected.shape)
+            except Exception as error:  # noqa: BLE001 - any exporter or runtime error means torch
+                self._give_up(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+                return False
+            if not np.all(np.isfinite(expected)):
+                self._give_up("torch's outputs of the unmasked input are not finite: nothing to check against")
+                return False
+            scale = float(np.max(np.abs(expected), initial=0.0))
+            error = float(np.max(np.abs(got - expected), initial=0.0))
+            if error <= TOLERANCE * scale:
+                self._verified.add(shape)
+                return True
+            path = self._path(shape)
+            if attempt == 0 and path is not None and path.is_file() and shape not in self._verified:
+                path.unlink(missing_ok=True)  # perhaps exported from other code: once more, fresh
+                self._sessions.pop(shape, None)
+                continue
+            self._give_up(f"the exported model's outputs differ from torch's by {error:.3g} "
+                          f"(> {TOLERANCE:g} x {scale:.3g}): data-dependent control flow?")
+            return False
+        return False
+
+    def forward(self, batch) -> np.ndarray | None:
+        """The outputs of `batch` (float32 numpy), or None when torch must run it (never checked
+        for this shape, or fallen back)."""
+        if not self.active or tuple(batch.shape[1:]) not in self._verified:
+            return None
+        try:
+            return self._run(batch)
+        except Exception as error:  # noqa: BLE001
+            self._give_up(f"{type(error).__name__} while running a batch: {str(error).splitlines()[0] if str(error) else ''}")
+            return None
