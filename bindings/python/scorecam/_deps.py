@@ -18,6 +18,7 @@ REQUIREMENTS = {
     "pytest": "pytest",
     "skimage": "scikit-image",
     "onnx2torch": "onnx2torch",
+    "torchvision": "torchvision",
     "ray": "ray",
 }
 
@@ -34,7 +35,7 @@ EXTRAS = {
     "torch": ["torch"],
     "progress": ["tqdm"],
     "ray": ["ray"],
-    "test": _DEFAULT_MODEL + ["pytest", "skimage", "torch", "onnx2torch", "ray"],
+    "test": _DEFAULT_MODEL + ["pytest", "skimage", "torch", "torchvision", "onnx2torch", "ray"],
 }
 
 

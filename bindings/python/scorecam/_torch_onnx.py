@@ -90,6 +90,13 @@ class OnnxForward:
         self._key = _model_key(model, self.dtype, output)
         self._providers = self._choose_providers()
 
+    def __getstate__(self):
+        # Sessions do not pickle: a copy (e.g. a deep copy of a model this object's hook is on)
+        # exports or loads its own, and checks again.
+        state = self.__dict__.copy()
+        state["_sessions"], state["_verified"] = {}, set()
+        return state
+
     # ---- providers ------------------------------------------------------------------------------
 
     def _choose_providers(self) -> list[str] | None:

@@ -186,3 +186,18 @@ def test_seed_api_onnxruntime_backend(image, cskip):
         got = cam.compute(hwc, 3, batch_size=64, cskip=cskip, cskip_out=32)
     assert cam._onnx.active
     assert_same_map(got, expected)
+
+
+def test_a_model_with_the_adapter_hooked_can_be_deep_copied(image):
+    """The seed API and the peers deep-copy models; the adapter's hook (and its ONNX Runtime
+    sessions, which do not pickle) must not stop that."""
+    import copy
+
+    net = resnet18()
+    model = TorchModel(net, "layer4", backend="onnxruntime")
+    outputs, _ = model.run(image)
+    copied = copy.deepcopy(net)
+    with torch.inference_mode():
+        np.testing.assert_array_equal(copied(torch.from_numpy(image)).numpy(), net(torch.from_numpy(image)).numpy())
+    expected = ScoreCAM(net, "layer4").compute(image, 1, batch_size=64)
+    assert_same_map(ScoreCAM(net, "layer4", backend="onnxruntime").compute(image, 1, batch_size=64), expected)
