@@ -11,6 +11,7 @@ Rows per model:
   ours images  scorecam.Explainer, masked images built on the CPU, copied to the GPU per batch
   ours masks   scorecam.Explainer(masks_forward=...): masks (1/3 of the bytes) copied, multiplied
                on the GPU (masks mode)
+  TorchModel   scorecam.torch.TorchModel + Explainer: the adapter, in masks mode on CUDA by itself
   grad-cam     pytorch-grad-cam ScoreCAM (batch_size 64), same model on the GPU
   torchcam     torchcam ScoreCAM (batch_size 64), same model on the GPU
 --device cpu with --channels 16 is the dry run that checks the script on a machine without a GPU.
@@ -129,6 +130,11 @@ def systems(m: Model):
     result["ours: masked images"] = lambda: images.explain(m.x[0], m.acts[0], m.target)
     masks = Explainer(m.forward, batch_size=BATCH, masks_forward=m.forward_masks)
     result["ours: masks mode"] = lambda: masks.explain(m.x[0], m.acts[0], m.target)
+    # The adapter users get: TorchModel picks masks mode by itself on a CUDA device.
+    from scorecam.torch import TorchModel
+
+    adapter = Explainer(TorchModel(copy.deepcopy(m.module), m.layer_name, device=m.device), batch_size=BATCH)
+    result["ours: TorchModel"] = lambda: adapter.explain(m.x[0], m.acts[0], m.target)
 
     if m.k == m.acts.shape[1] and os.environ.get("GPU_BENCH_NO_PEERS") is None:
         try:

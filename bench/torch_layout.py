@@ -94,6 +94,7 @@ def seed_part(rounds: int, cskip: int | None) -> list[dict]:
         "seed's code": seed.ScoreCAM(w.torch_model, LAYER),
         "ours (seed API), auto layout": ScoreCAM(w.torch_model, LAYER),
         "ours (seed API), channels_last=False": ScoreCAM(w.torch_model, LAYER, channels_last=False),
+        "ours (seed API), backend='onnxruntime'": ScoreCAM(w.torch_model, LAYER, backend="onnxruntime"),
     }
     kwargs = dict(batch_size=64, cskip=cskip is not None, cskip_out=cskip or 16)
     for cam in systems.values():  # warm-up: one small run each
@@ -153,9 +154,9 @@ def main() -> None:
         return
     what = f"CSKIP {args.cskip}" if args.cskip else "all 1280 channels"
     print(f"seed API vs the seed's code, EfficientNet-Lite0 torch, batch 64, {what}, {args.rounds} rounds alternating")
-    print(f"{'system':<38} {'input':>5}  {'median s':>8}  {'runs s':<18} {'faults':>9}  {'others':>6}  {'map diff':>8}")
+    print(f"{'system':<40} {'input':>5}  {'median s':>8}  {'runs s':<18} {'faults':>9}  {'others':>6}  {'map diff':>8}")
     for row in seed_part(args.rounds, args.cskip):
-        print(f"{row['system']:<38} {row['input']:>5}  {row['median_s']:8.3f}  {str(row['runs_s']):<18} "
+        print(f"{row['system']:<40} {row['input']:>5}  {row['median_s']:8.3f}  {str(row['runs_s']):<18} "
               f"{row['faults']:9.0f}  {row['others_cores']:6.2f}  {row['max_diff_vs_seed']:8.1e}")
 
 

@@ -82,7 +82,8 @@ def hand_written(model, layer, x):
 
 def test_adapter_maps_equal_a_hand_written_forward_exactly(net, image):
     forward, logits, activations = hand_written(net, "features.3", image)
-    model = TorchModel(net, "features.3")
+    # NCHW like the hand-written forward, for bit equality (channels-last: test_torch_backend.py)
+    model = TorchModel(net, "features.3", channels_last=False)
     outputs, adapter_activations = model.run(image)
     np.testing.assert_array_equal(outputs, logits)
     np.testing.assert_array_equal(adapter_activations, activations)
@@ -91,7 +92,7 @@ def test_adapter_maps_equal_a_hand_written_forward_exactly(net, image):
     with Explainer(model) as explainer:
         np.testing.assert_array_equal(explainer.explain(image[0], adapter_activations[0], [1, 3]), expected)
     # the layer as a module, and the hook removed on close
-    by_module = TorchModel(net, net.features[3])
+    by_module = TorchModel(net, net.features[3], channels_last=False)
     np.testing.assert_array_equal(by_module.activations(image), activations)
     by_module.close()
     model.close()
@@ -157,7 +158,7 @@ def test_dict_outputs_and_segmentation_target():
     x = np.random.default_rng(5).random((1, 3, 16, 16), dtype=np.float32)
     with pytest.raises(ValueError, match="keys out, aux"):
         TorchModel(seg, "body.1").run(x)
-    model = TorchModel(seg, "body.1", output="out")
+    model = TorchModel(seg, "body.1", output="out", channels_last=False)  # NCHW, as flat_forward
     outputs, activations = model.run(x)
     assert outputs.shape == (1, 3, 16, 16)  # the model's own shape
     mask = np.zeros((16, 16), np.float32)
@@ -185,7 +186,7 @@ def test_dict_outputs_and_segmentation_target():
         explainer.explain(x[0], activations[0], lambda out: shapes.append(out.shape) or out[:, 0, 0, 0])
     assert shapes[0] == (1, 3, 16, 16) and shapes[-1][1:] == (3, 16, 16)
     # an index into a tuple, and a callable
-    tuple_model = TorchModel(torch.nn.Sequential(seg, _Values()), "0.body.1", output=0)
+    tuple_model = TorchModel(torch.nn.Sequential(seg, _Values()), "0.body.1", output=0, channels_last=False)
     np.testing.assert_array_equal(tuple_model(x), outputs)
     by_callable = TorchModel(seg, "body.1", output=lambda raw: raw["aux"])
     assert by_callable(x).shape == (1, 10)
