@@ -417,9 +417,8 @@ class Explainer:
         if cskip is not None:
             previous = (self.get_param("selection"), self.get_param("selection_count"))
             self.set_params(selection="max", selection_count=cskip)
-        # A new read-only view per compute: a masks-mode host may key its device copy of x on it.
+        # A new view per compute: a masks-mode host may key its device copy of x on its identity.
         self._masks_input = xb.view()
-        self._masks_input.flags.writeable = False
         if channels is not None:
             self.set_channels(channels)
         try:

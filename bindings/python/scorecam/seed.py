@@ -82,7 +82,7 @@ class ScoreCAM:
         images = torch.from_numpy(batch).to(self.device)
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
+        with torch.no_grad():
             return self.model(images).to("cpu")
 
     def compute(self, X, coi, batch_size: int = 128, cskip: bool = False, cskip_out: int = 16):

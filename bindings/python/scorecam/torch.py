@@ -201,7 +201,7 @@ class TorchModel:
 
         kept = self._device_input
         if kept is None or kept[0] is not x:
-            kept = self._device_input = (x, torch.tensor(x, device=self.device, dtype=self.dtype))
+            kept = self._device_input = (x, torch.from_numpy(x).to(device=self.device, dtype=self.dtype))
         device_x = kept[1]
         masks = torch.as_tensor(masks).to(device=self.device, dtype=self.dtype)
         index = torch.as_tensor(images).to(device=self.device)
