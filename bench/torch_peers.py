@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from workloads import SAMPLE, THREADS, extra_peak_mb, loadavg  # noqa: E402
+from workloads import SAMPLE, THREADS, extra_peak_mb, gradcam_on, loadavg, torchcam_on  # noqa: E402
 
 LAYERS = {"lite0": "head_relu6", "resnet18": "layer4", "resnet50": "layer4"}
 SYSTEMS = ["forward-torch", "ours-torch", "forward-onnxruntime", "ours-onnxruntime", "pytorch-grad-cam", "torchcam"]
@@ -66,8 +66,6 @@ class Case:
 
     def system(self, name: str):
         """(run, warm-up) of one system; run() returns the map (None for the floors)."""
-        import torch
-
         from scorecam import Explainer
         from scorecam.torch import TorchModel
 
@@ -87,31 +85,10 @@ class Case:
                 _, activations = model.run(x)
                 return explainer.explain(x[0], activations[0], target, cskip=cskip)
             return ours, lambda: ours(cskip=batch)
-        zeros = torch.zeros((batch, *x.shape[1:]))
-        model = copy.deepcopy(self.model)
-
-        def warm():
-            with torch.no_grad():
-                model(zeros)
         if name == "pytorch-grad-cam":
-            from pytorch_grad_cam import ScoreCAM
-            from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-
-            cam = ScoreCAM(model=model, target_layers=[model.get_submodule(self.layer)])
-            cam.batch_size = batch
-            tensor = torch.from_numpy(x)
-            return lambda: cam(input_tensor=tensor, targets=[ClassifierOutputTarget(target)])[0], warm
+            return gradcam_on(self.model, self.layer, x, target, batch)
         if name == "torchcam":
-            from torchcam.methods import ScoreCAM
-
-            cam = ScoreCAM(model, self.layer, batch_size=batch, input_shape=tuple(x.shape[1:]))
-            tensor = torch.from_numpy(x)
-
-            def run():
-                with torch.no_grad():
-                    model(tensor)
-                return cam(target)[0].numpy()
-            return run, warm
+            return torchcam_on(self.model, self.layer, x, target, batch)
         raise ValueError(name)
 
 

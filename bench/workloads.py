@@ -240,43 +240,55 @@ def seed_code(w: Workload, batch: int, k: int | None):
 
 def gradcam(w: Workload, batch: int, k: int | None):
     """pytorch-grad-cam's ScoreCAM (no channel skipping); the whole call, unmasked pass included."""
-    import torch
-    from pytorch_grad_cam import ScoreCAM
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-
     if k is not None:
         raise Skipped("pytorch-grad-cam has no channel skipping")
-    model = copy.deepcopy(w.torch_model)
-    cam = ScoreCAM(model=model, target_layers=[model.get_submodule(LAYER)])
-    cam.batch_size = batch
-    x = torch.from_numpy(w.x)
-    targets = [ClassifierOutputTarget(TARGET)]
-    return lambda: cam(input_tensor=x, targets=targets), _model_warmup(model, batch)
+    return gradcam_on(w.torch_model, LAYER, w.x, TARGET, batch)
 
 
 def torchcam(w: Workload, batch: int, k: int | None):
     """torchcam's ScoreCAM (no channel skipping): the hooked forward of the image, then the CAM."""
+    if k is not None:
+        raise Skipped("torchcam has no channel skipping")
+    return torchcam_on(w.torch_model, LAYER, w.x, TARGET, batch)
+
+
+# ---- the peers on any torch model (also bench/torch_peers.py) ------------------------------------
+
+def gradcam_on(model, layer: str, x: np.ndarray, target: int, batch: int):
+    """pytorch-grad-cam's ScoreCAM on its own copy of `model`: (run() -> the (H, W) map, warm-up)."""
+    import torch
+    from pytorch_grad_cam import ScoreCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    model = copy.deepcopy(model)
+    cam = ScoreCAM(model=model, target_layers=[model.get_submodule(layer)])
+    cam.batch_size = batch
+    tensor = torch.from_numpy(x)
+    targets = [ClassifierOutputTarget(target)]
+    return lambda: cam(input_tensor=tensor, targets=targets)[0], _model_warmup(model, batch, x.shape[1:])
+
+
+def torchcam_on(model, layer: str, x: np.ndarray, target: int, batch: int):
+    """torchcam's ScoreCAM on its own copy of `model`: (run() -> the (1, h, w) map, warm-up)."""
     import torch
     from torchcam.methods import ScoreCAM
 
-    if k is not None:
-        raise Skipped("torchcam has no channel skipping")
-    model = copy.deepcopy(w.torch_model)
-    cam = ScoreCAM(model, LAYER, batch_size=batch, input_shape=(3, 224, 224))
-    x = torch.from_numpy(w.x)
+    model = copy.deepcopy(model)
+    cam = ScoreCAM(model, layer, batch_size=batch, input_shape=tuple(x.shape[1:]))
+    tensor = torch.from_numpy(x)
 
     def run():
         with torch.no_grad():
-            model(x)
-        return cam(TARGET)
-    return run, _model_warmup(model, batch)
+            model(tensor)
+        return cam(target)[0].numpy()
+    return run, _model_warmup(model, batch, x.shape[1:])
 
 
-def _model_warmup(model, batch: int):
-    """A peer without a cheap partial run: one batch through its copy of the model."""
+def _model_warmup(model, batch: int, shape: tuple):
+    """A peer without a cheap partial run: one batch of zeros through its copy of the model."""
     import torch
 
-    zeros = torch.zeros((batch, C, 224, 224))
+    zeros = torch.zeros((batch, *shape))
 
     def warm():
         with torch.no_grad():
