@@ -21,6 +21,33 @@ import numpy as np
 TOLERANCE = 1e-4  # of max |output|: the float32 difference of two correct implementations
 
 
+def check_backend(backend: str) -> None:
+    """The adapters' `backend=` argument is "torch" or "onnxruntime"; checked before they touch the
+    model."""
+    if backend not in ("torch", "onnxruntime"):
+        raise ValueError(f"backend must be 'torch' or 'onnxruntime', got {backend!r}")
+
+
+def for_backend(backend: str, model, pick, *, purpose: str, output=None, device=None, dtype=None):
+    """None for backend "torch"; for "onnxruntime" an `OnnxForward` (its dependencies checked; as
+    many threads as torch uses)."""
+    check_backend(backend)
+    if backend == "torch":
+        return None
+    import torch
+
+    from ._deps import require
+
+    require("onnx", "onnxruntime", extra="onnx", purpose=f"{purpose}(backend='onnxruntime')")
+    return OnnxForward(model, pick, output=output, device=device, dtype=dtype, threads=torch.get_num_threads())
+
+
+def _first_line(error: BaseException) -> str:
+    """`Type: first line of the message`, for a one-line warning."""
+    lines = str(error).splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
+
+
 def cache_dir() -> pathlib.Path:
     """$SCORECAM_CACHE_DIR, else $XDG_CACHE_HOME/scorecam, else ~/.cache/scorecam; + /onnx."""
     root = os.environ.get("SCORECAM_CACHE_DIR")
@@ -142,8 +169,7 @@ class OnnxForward:
         import torch
 
         explained = _explained(self.model, self.pick)
-        example = torch.as_tensor(np.asarray(example) if not isinstance(example, torch.Tensor) else example)
-        example = example.to(device=self.device, dtype=self.dtype)
+        example = torch.as_tensor(example).to(device=self.device, dtype=self.dtype)
         buffer = io.BytesIO()
         with warnings.catch_warnings():
             # The TorchScript exporter warns that it is deprecated in favour of the dynamo one,
@@ -205,19 +231,19 @@ class OnnxForward:
         A stale disk cache (the module's code changed) is exported afresh once before that."""
         if not self.active:
             return False
+        if not np.all(np.isfinite(expected)):
+            self._give_up("torch's outputs of the unmasked input are not finite: nothing to check against")
+            return False
         shape = tuple(batch.shape[1:])
+        scale = float(np.max(np.abs(expected), initial=0.0))
         for attempt in (0, 1):
             try:
                 got = self._run(batch).reshape(expected.shape)
             except Exception as error:  # noqa: BLE001 - any exporter or runtime error means torch
-                self._give_up(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+                self._give_up(_first_line(error))
                 return False
-            if not np.all(np.isfinite(expected)):
-                self._give_up("torch's outputs of the unmasked input are not finite: nothing to check against")
-                return False
-            scale = float(np.max(np.abs(expected), initial=0.0))
-            error = float(np.max(np.abs(got - expected), initial=0.0))
-            if error <= TOLERANCE * scale:
+            difference = float(np.max(np.abs(got - expected), initial=0.0))
+            if difference <= TOLERANCE * scale:
                 self._verified.add(shape)
                 return True
             path = self._path(shape)
@@ -225,7 +251,7 @@ class OnnxForward:
                 path.unlink(missing_ok=True)  # perhaps exported from other code: once more, fresh
                 self._sessions.pop(shape, None)
                 continue
-            self._give_up(f"the exported model's outputs differ from torch's by {error:.3g} "
+            self._give_up(f"the exported model's outputs differ from torch's by {difference:.3g} "
                           f"(> {TOLERANCE:g} x {scale:.3g}): data-dependent control flow?")
             return False
         return False
@@ -238,5 +264,5 @@ class OnnxForward:
         try:
             return self._run(batch)
         except Exception as error:  # noqa: BLE001
-            self._give_up(f"{type(error).__name__} while running a batch: {str(error).splitlines()[0] if str(error) else ''}")
+            self._give_up(f"{_first_line(error)} (while running a batch)")
             return None

@@ -49,23 +49,16 @@ class ScoreCAM:
     def __init__(self, model, actmap: str, device: str = "cpu", channels_last: bool | None = None,
                  backend: str = "torch"):
         require("torch", extra="torch", purpose="ScoreCAM (the seed's API, for torch models)")
-        import torch
+        from ._torch_onnx import check_backend, for_backend
 
-        if backend not in ("torch", "onnxruntime"):
-            raise ValueError(f"backend must be 'torch' or 'onnxruntime', got {backend!r}")
+        check_backend(backend)
         self.model = copy.deepcopy(model.to("cpu"))
         self.model.to(device)
         self.model.eval()
         self.device = device
         self.channels_last = fastest_layout(self.model, device, channels_last)
         self.backend = backend
-        self._onnx = None
-        if backend == "onnxruntime":
-            require("onnx", "onnxruntime", extra="onnx", purpose="ScoreCAM(backend='onnxruntime')")
-            from ._torch_onnx import OnnxForward
-
-            self._onnx = OnnxForward(self.model, lambda output: output, device=device,
-                                     threads=torch.get_num_threads())
+        self._onnx = for_backend(backend, self.model, lambda output: output, purpose="ScoreCAM", device=device)
         self._capture = False
         self.activation_map = None
         self.model.get_submodule(actmap).register_forward_hook(self.hook)

@@ -56,8 +56,9 @@ class TorchModel:
         require("torch", extra="torch", purpose="TorchModel")
         import torch
 
-        if backend not in ("torch", "onnxruntime"):
-            raise ValueError(f"backend must be 'torch' or 'onnxruntime', got {backend!r}")
+        from ._torch_onnx import check_backend, for_backend
+
+        check_backend(backend)
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if device is None:
@@ -73,13 +74,8 @@ class TorchModel:
         self.backend = backend
         self.channels_last = fastest_layout(self.model, self.device, channels_last)
         self.masks_mode = self.device.type == "cuda" and backend == "torch" if masks_mode is None else bool(masks_mode)
-        self._onnx = None
-        if backend == "onnxruntime":
-            require("onnx", "onnxruntime", extra="onnx", purpose="TorchModel(backend='onnxruntime')")
-            from ._torch_onnx import OnnxForward
-
-            self._onnx = OnnxForward(self.model, self._pick, output=output, device=self.device, dtype=self.dtype,
-                                     threads=torch.get_num_threads())
+        self._onnx = for_backend(backend, self.model, self._pick, purpose="TorchModel", output=output,
+                                 device=self.device, dtype=self.dtype)
         self._device_input = None  # masks mode: (the explained x, its copy on the device)
         self._capture = False
         self._activations = None
