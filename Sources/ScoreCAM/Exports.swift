@@ -26,8 +26,10 @@ func required<T>(_ pointer: T?, _ name: String) throws(ABIError) -> T {
     return pointer
 }
 
-private func positive(_ value: Int64, _ name: String) throws(ABIError) -> Int {
-    guard value > 0 else { throw ABIError(SCORECAM_E_SHAPE, "\(name) must be positive, got \(value)") }
+/// A size that must be positive: a dimension (SCORECAM_E_SHAPE) or, with `status`, an argument.
+private func positive(_ value: Int64, _ name: String,
+                      status: scorecam_status = SCORECAM_E_SHAPE) throws(ABIError) -> Int {
+    guard value > 0 else { throw ABIError(status, "\(name) must be positive, got \(value)") }
     return Int(value)
 }
 
@@ -119,10 +121,7 @@ public func scorecam_explainer_set_forward(_ explainer: OpaquePointer?, _ fn: sc
             handle.forward = nil
             return
         }
-        guard outputDim > 0 else {
-            throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "output_dim must be positive, got \(outputDim)")
-        }
-        handle.forward = (fn, Int(outputDim), userData)
+        handle.forward = (fn, try positive(outputDim, "output_dim", status: SCORECAM_E_INVALID_ARGUMENT), userData)
     }
 }
 
@@ -136,10 +135,7 @@ public func scorecam_explainer_set_masks_forward(_ explainer: OpaquePointer?, _ 
             handle.masksForward = nil
             return
         }
-        guard outputDim > 0 else {
-            throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "output_dim must be positive, got \(outputDim)")
-        }
-        handle.masksForward = (fn, Int(outputDim), userData)
+        handle.masksForward = (fn, try positive(outputDim, "output_dim", status: SCORECAM_E_INVALID_ARGUMENT), userData)
     }
 }
 
