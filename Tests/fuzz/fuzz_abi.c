@@ -224,6 +224,17 @@ static int untouched(const float *p, size_t from, size_t to) {
     return 1;
 }
 
+/* An output buffer of `held` + 1 floats after a call that needed `exact`: untouched on error; on
+ * SCORECAM_OK finite up to `exact` and untouched beyond. `what`: "map" or "mask". */
+static void check_output(int status, const float *out, size_t exact, size_t held, const char *what) {
+    if (status != SCORECAM_OK) {
+        REQUIRE(untouched(out, 0, held + 1), "%ss written on error (status %d)", what, status);
+        return;
+    }
+    for (size_t i = 0; i < exact; i++) REQUIRE(isfinite(out[i]), "non-finite %s value with SCORECAM_OK", what);
+    REQUIRE(untouched(out, exact, held + 1), "%ss written beyond the need", what);
+}
+
 /* The product of dims if every one is positive and it stays <= MAX_FLOATS; 0 if some dim is <= 0
  * or the product overflows int64 bytes (the library must refuse it unread); -1 if it is positive,
  * representable and too large for the harness to back (the call is then skipped). */
@@ -342,12 +353,7 @@ static void op_compute(reader *r, int evaluate) {
         /* Too small only when it is: capacity below what the maps need. */
         if (status == SCORECAM_E_BUFFER_TOO_SMALL && (flags & 4) == 0 && maps_count > 0 && nt >= 0)
             REQUIRE(capacity < exact, "BUFFER_TOO_SMALL with capacity %zu >= %zu", capacity, exact);
-        if (status != SCORECAM_OK) {
-            REQUIRE(untouched(maps, 0, held + 1), "maps written on error (status %d)", status);
-        } else {
-            for (size_t i = 0; i < exact; i++) REQUIRE(isfinite(maps[i]), "non-finite map value with SCORECAM_OK");
-            REQUIRE(untouched(maps, exact, held + 1), "maps written beyond the need");
-        }
+        check_output(status, maps, exact, held, "map");
         free(maps);
     }
     free(input);
@@ -379,12 +385,7 @@ static void op_masks(reader *r) {
                                                (flags & 2) ? NULL : acts, k, ah, aw, (flags & 4) ? NULL : channels,
                                                num_channels);
     check_status(status, g.e);
-    if (status != SCORECAM_OK) {
-        REQUIRE(untouched(out, 0, held + 1), "masks written on error");
-    } else {
-        for (size_t i = 0; i < exact; i++) REQUIRE(isfinite(out[i]), "non-finite mask value with SCORECAM_OK");
-        REQUIRE(untouched(out, exact, held + 1), "masks written beyond the need");
-    }
+    check_output(status, out, exact, held, "mask");
     free(out);
     free(input);
     free(acts);
