@@ -500,14 +500,7 @@ public:
         state_->error = nullptr;
         const int status = scorecam_explainer_compute(maps, maps_capacity, handle_, input, b, c, h, w, activations,
                                                       k, ah, aw, targets, num_targets);
-        // A callback threw: rethrow that exception (its own type), not a scorecam::Error.
-        if (state_->error) {
-            std::exception_ptr error = std::exchange(state_->error, nullptr);
-#if SCORECAM_CXX_HAS_EXCEPTIONS
-            std::rethrow_exception(error);
-#endif
-        }
-        detail::check(status, handle_);
+        finish(status);
     }
 
     // input: input_shape {b, c, h, w}; activations: activations_shape {b, k, ah, aw}.
@@ -588,13 +581,7 @@ public:
                                                        input.data(), input_shape.n, input_shape.c, input_shape.h,
                                                        input_shape.w, maps.data(), map_h, map_w, targets.data(),
                                                        targets.size());
-        if (state_->error) {
-            std::exception_ptr error = std::exchange(state_->error, nullptr);
-#if SCORECAM_CXX_HAS_EXCEPTIONS
-            std::rethrow_exception(error);
-#endif
-        }
-        detail::check(status, handle_);
+        finish(status);
         return values;
     }
 
@@ -641,70 +628,65 @@ private:
         }
     }
 
-    static int forward_bridge(void *user_data, const float *images, int64_t n, int64_t c, int64_t h, int64_t w,
-                              float *outputs, int64_t output_dim) noexcept {
-        auto *state = static_cast<CallbackState *>(user_data);
+    // After compute or evaluate: a callback threw, so rethrow that exception (its own type), not
+    // a scorecam::Error; else the status.
+    void finish(int status) {
+        if (state_->error) {
+            std::exception_ptr error = std::exchange(state_->error, nullptr);
+#if SCORECAM_CXX_HAS_EXCEPTIONS
+            std::rethrow_exception(error);
+#endif
+        }
+        detail::check(status, handle_);
+    }
+
+    // Runs a user callback for the engine: nothing may unwind through C, so an exception is kept
+    // for finish() and becomes a failing status.
+    template <class Call> static int guarded(CallbackState *state, Call &&call) noexcept {
 #if SCORECAM_CXX_HAS_EXCEPTIONS
         try {
-            state->forward(images, n, c, h, w, outputs, output_dim);
-            return 0;
+            return call();
         } catch (...) {
             state->error = std::current_exception();
             return 1;
         }
 #else
-        state->forward(images, n, c, h, w, outputs, output_dim);
-        return 0;
+        (void)state;
+        return call();
 #endif
+    }
+
+    static int forward_bridge(void *user_data, const float *images, int64_t n, int64_t c, int64_t h, int64_t w,
+                              float *outputs, int64_t output_dim) noexcept {
+        auto *state = static_cast<CallbackState *>(user_data);
+        return guarded(state, [&] {
+            state->forward(images, n, c, h, w, outputs, output_dim);
+            return 0;
+        });
     }
 
     static int masks_forward_bridge(void *user_data, const float *masks, const int64_t *images, int64_t n,
                                     const float *input, int64_t b, int64_t c, int64_t h, int64_t w, float *outputs,
                                     int64_t output_dim) noexcept {
         auto *state = static_cast<CallbackState *>(user_data);
-#if SCORECAM_CXX_HAS_EXCEPTIONS
-        try {
+        return guarded(state, [&] {
             state->masks_forward(masks, images, n, input, b, c, h, w, outputs, output_dim);
             return 0;
-        } catch (...) {
-            state->error = std::current_exception();
-            return 1;
-        }
-#else
-        state->masks_forward(masks, images, n, input, b, c, h, w, outputs, output_dim);
-        return 0;
-#endif
+        });
     }
 
     static int scoring_bridge(void *user_data, const float *outputs, int64_t n, int64_t output_dim,
                               const int64_t *targets, std::size_t num_targets, float *scores) noexcept {
         auto *state = static_cast<CallbackState *>(user_data);
-#if SCORECAM_CXX_HAS_EXCEPTIONS
-        try {
+        return guarded(state, [&] {
             state->scoring(outputs, n, output_dim, targets, num_targets, scores);
             return 0;
-        } catch (...) {
-            state->error = std::current_exception();
-            return 1;
-        }
-#else
-        state->scoring(outputs, n, output_dim, targets, num_targets, scores);
-        return 0;
-#endif
+        });
     }
 
     static int progress_bridge(void *user_data, std::size_t done, std::size_t total) noexcept {
         auto *state = static_cast<CallbackState *>(user_data);
-#if SCORECAM_CXX_HAS_EXCEPTIONS
-        try {
-            return state->progress(done, total) ? 0 : 1;
-        } catch (...) {
-            state->error = std::current_exception();
-            return 1;
-        }
-#else
-        return state->progress(done, total) ? 0 : 1;
-#endif
+        return guarded(state, [&] { return state->progress(done, total) ? 0 : 1; });
     }
 
     std::unique_ptr<CallbackState> state_;
