@@ -99,6 +99,20 @@ def _exclusive(method):
     return guarded
 
 
+def _c_callback(method):
+    """A method the engine calls through ctypes. It catches everything (KeyboardInterrupt
+    included), keeps it and returns non-zero: nothing may unwind through C, and the engine then
+    ends the run cleanly and compute() re-raises the very same exception."""
+    @functools.wraps(method)
+    def trampoline(self, *args):
+        try:
+            return method(self, *args)
+        except BaseException as error:  # noqa: BLE001 - must not unwind through C
+            self._error = error
+            return 1
+    return trampoline
+
+
 class Explainer:
     """Score-CAM through libscorecam, for any model.
 
@@ -272,44 +286,38 @@ class Explainer:
         finally:
             signal.signal(signal.SIGINT, previous)
 
-    # Each catches everything (KeyboardInterrupt included), keeps it, and returns non-zero: the
-    # engine then ends the run cleanly and compute() re-raises the very same exception.
+    # The engine's callbacks (see _c_callback). After Ctrl-C the forwards and the progress report
+    # return non-zero at once.
 
+    @_c_callback
     def _forward_trampoline(self, _user_data, images_p, n, c, h, w, outputs_p, output_dim):
         if self._interrupted:
             return 1
-        try:
-            images = self._batch_copy(images_p, (n, c, h, w))
-            outputs = np.asarray(_host_numpy(self._forward(images)), dtype=np.float32)
-            if outputs.ndim < 1 or outputs.shape[0] != n or outputs[:1].size != output_dim:
-                raise ValueError(f"forward returned shape {outputs.shape}, expected {n} rows of "
-                                 f"{self._output_shape or (output_dim,)} ({output_dim} values each)")
-            outputs = outputs.reshape(n, output_dim)
-            np.ctypeslib.as_array(outputs_p, shape=(n, output_dim))[...] = outputs
-            return 0
-        except BaseException as error:  # noqa: BLE001 - must not unwind through C
-            self._error = error
-            return 1
+        images = self._batch_copy(images_p, (n, c, h, w))
+        outputs = np.asarray(_host_numpy(self._forward(images)), dtype=np.float32)
+        if outputs.ndim < 1 or outputs.shape[0] != n or outputs[:1].size != output_dim:
+            raise ValueError(f"forward returned shape {outputs.shape}, expected {n} rows of "
+                             f"{self._output_shape or (output_dim,)} ({output_dim} values each)")
+        outputs = outputs.reshape(n, output_dim)
+        np.ctypeslib.as_array(outputs_p, shape=(n, output_dim))[...] = outputs
+        return 0
 
+    @_c_callback
     def _masks_forward_trampoline(self, _user_data, masks_p, images_p, n, _input_p, b, c, h, w, outputs_p,
                                   output_dim):
         if self._interrupted:
             return 1
-        try:
-            # Copies, as for forward: the engine's buffers are freed or reused after the call.
-            masks = np.ctypeslib.as_array(masks_p, shape=(n, 1, h, w)).copy()
-            images = np.ctypeslib.as_array(images_p, shape=(n,)).copy()
-            x = self._masks_input
-            if x is None or x.shape != (b, c, h, w):
-                raise RuntimeError("masks mode: the engine's input does not match the explained x")
-            outputs = np.asarray(self._masks_forward(masks, images, x), dtype=np.float32)
-            if outputs.shape != (n, output_dim):
-                raise ValueError(f"masks_forward returned shape {outputs.shape}, expected ({n}, {output_dim})")
-            np.ctypeslib.as_array(outputs_p, shape=(n, output_dim))[...] = outputs
-            return 0
-        except BaseException as error:  # noqa: BLE001 - must not unwind through C
-            self._error = error
-            return 1
+        # Copies, as for forward: the engine's buffers are freed or reused after the call.
+        masks = np.ctypeslib.as_array(masks_p, shape=(n, 1, h, w)).copy()
+        images = np.ctypeslib.as_array(images_p, shape=(n,)).copy()
+        x = self._masks_input
+        if x is None or x.shape != (b, c, h, w):
+            raise RuntimeError("masks mode: the engine's input does not match the explained x")
+        outputs = np.asarray(self._masks_forward(masks, images, x), dtype=np.float32)
+        if outputs.shape != (n, output_dim):
+            raise ValueError(f"masks_forward returned shape {outputs.shape}, expected ({n}, {output_dim})")
+        np.ctypeslib.as_array(outputs_p, shape=(n, output_dim))[...] = outputs
+        return 0
 
     def _batch_copy(self, images_p, shape) -> np.ndarray:
         """The engine's batch copied into a Python-owned array, reused unless the forward kept the
@@ -322,40 +330,34 @@ class Explainer:
         np.copyto(images, np.ctypeslib.as_array(images_p, shape=shape))
         return images
 
+    @_c_callback
     def _scoring_trampoline(self, _user_data, outputs_p, n, output_dim, _targets_p, num_targets, scores_p):
-        try:
-            outputs = np.ctypeslib.as_array(outputs_p, shape=(n, output_dim))
-            if self._output_shape is not None:
-                outputs = outputs.reshape(n, *self._output_shape)
-            scores = np.asarray(_host_numpy(self._score_fn(outputs)), dtype=np.float32)
-            if scores.ndim == 1:
-                scores = scores[:, None]
-            if scores.shape != (n, num_targets):
-                raise ValueError(f"the scoring function returned shape {scores.shape}, "
-                                 f"expected ({n},) or ({n}, {num_targets})")
-            np.ctypeslib.as_array(scores_p, shape=(n, num_targets))[...] = scores
-            return 0
-        except BaseException as error:  # noqa: BLE001
-            self._error = error
-            return 1
+        outputs = np.ctypeslib.as_array(outputs_p, shape=(n, output_dim))
+        if self._output_shape is not None:
+            outputs = outputs.reshape(n, *self._output_shape)
+        scores = np.asarray(_host_numpy(self._score_fn(outputs)), dtype=np.float32)
+        if scores.ndim == 1:
+            scores = scores[:, None]
+        if scores.shape != (n, num_targets):
+            raise ValueError(f"the scoring function returned shape {scores.shape}, "
+                             f"expected ({n},) or ({n}, {num_targets})")
+        np.ctypeslib.as_array(scores_p, shape=(n, num_targets))[...] = scores
+        return 0
 
+    @_c_callback
     def _progress_trampoline(self, _user_data, done, total):
         if self._interrupted:
             return 1
-        try:
-            # The total is the engine's own count of masked images (CSKIP, SS-CAM samples,
-            # metric steps, the adaptive budget's ceiling): the bar starts at the first report.
-            if self._bar is None and self._bar_progress is not None and wanted(self._bar_progress, total):
-                self._bar = make_bar(total)
-                self._bar_progress = None
-            if self._bar is not None:
-                self._bar.update(done)
-            if self._user_progress is not None and self._user_progress(done, total) is False:
-                return 1
-            return 0
-        except BaseException as error:  # noqa: BLE001
-            self._error = error
+        # The total is the engine's own count of masked images (CSKIP, SS-CAM samples,
+        # metric steps, the adaptive budget's ceiling): the bar starts at the first report.
+        if self._bar is None and self._bar_progress is not None and wanted(self._bar_progress, total):
+            self._bar = make_bar(total)
+            self._bar_progress = None
+        if self._bar is not None:
+            self._bar.update(done)
+        if self._user_progress is not None and self._user_progress(done, total) is False:
             return 1
+        return 0
 
     # ---- explain -------------------------------------------------------------------------------
 
