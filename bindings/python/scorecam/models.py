@@ -31,6 +31,12 @@ class ModelBundle:
 
         return OnnxModel(self.path, self.layer, output=self.output, threads=threads)
 
+    @staticmethod
+    def sample_image() -> pathlib.Path:
+        """A photo shipped in the package (a dog above a cat, 500x375 JPEG, MIT licence beside it):
+        the image every quick start explains, with no download."""
+        return pathlib.Path(__file__).resolve().parent / "data" / "sample_image_01.jpg"
+
 
 def cache_dir() -> pathlib.Path:
     """$SCORECAM_CACHE, else $XDG_CACHE_HOME/scorecam, else ~/.cache/scorecam."""
