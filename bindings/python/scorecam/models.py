@@ -33,7 +33,7 @@ class ModelBundle:
 
     @staticmethod
     def sample_image() -> pathlib.Path:
-        """A photo shipped in the package (a dog above a cat, 500x375 JPEG, MIT licence beside it):
+        """A photo shipped in the package (a dog and a cat, 640x480 JPEG, MIT licence beside it):
         the image every quick start explains, with no download."""
         return pathlib.Path(__file__).resolve().parent / "data" / "sample_image_01.jpg"
 
