@@ -71,8 +71,9 @@ def run(images: pathlib.Path, out: pathlib.Path, cskip, workers: int, ray_addres
 def components(folder: pathlib.Path, repeats: int) -> dict:
     """The cost model's terms for one 640x480 image, each the minimum over `repeats` (the least
     disturbed by other load): fixed per-image work, and one forward pass, with 1 and 2 threads."""
-    from scorecam import _images, _lite0
-    from scorecam._work import Config, Worker, explain_image
+    from scorecam.dataset import _images
+    from scorecam.dataset._work import Config, Worker, explain_image
+    from scorecam.models import _lite0
 
     path = sorted(folder.iterdir())[0]
     result = {}

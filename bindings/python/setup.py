@@ -45,10 +45,11 @@ def sources() -> pathlib.Path:
                      "nor an sdist with native/); " + SWIFT_NEEDED.split("; ", 1)[1])
 
 
+DEPS = runpy.run_path(str(HERE / "scorecam" / "_deps.py"))
+
+
 def version() -> tuple:
-    header = (sources() / "include" / "scorecam.h").read_text()
-    return tuple(int(re.search(rf"^#define SCORECAM_VERSION_{part} (\d+)$", header, re.M).group(1))
-                 for part in ("MAJOR", "MINOR", "PATCH"))
+    return DEPS["header_version"]((sources() / "include" / "scorecam.h").read_text())
 
 
 def swift_major():
@@ -145,9 +146,8 @@ class SourceWithLibrary(sdist):
 
 
 def extras() -> dict:
-    table = runpy.run_path(str(HERE / "scorecam" / "_deps.py"))
-    return {extra: [table["REQUIREMENTS"][module] for module in modules]
-            for extra, modules in table["EXTRAS"].items()}
+    return {extra: [DEPS["REQUIREMENTS"][module] for module in modules]
+            for extra, modules in DEPS["EXTRAS"].items()}
 
 
 setup(

@@ -4,7 +4,7 @@
 //   explain_opencv MODEL.onnx IMAGE OUTDIR [--top K | --class N ...] [--cskip K] [--batch-size N]
 //
 // MODEL is the default model, EfficientNet-Lite0 (ImageNet-1k) as ONNX: build it with
-//   python -m scorecam._lite0 build/models/efficientnet-lite0.onnx
+//   python -m scorecam.models._lite0 build/models/efficientnet-lite0.onnx
 // The image is preprocessed as the Python package does it (RGB, 224x224 bicubic, /255, ImageNet
 // mean and std, NCHW float32). One forward pass gives both the logits and the activations of the
 // explained layer (the last ReLU6, 1280x7x7); the engine then calls the forward callback below on
@@ -157,7 +157,7 @@ int run(const Options &o) {
     namespace fs = std::filesystem;
     if (!fs::is_regular_file(o.model)) {
         throw std::runtime_error("model not found: " + o.model +
-                                 " (build it with: python -m scorecam._lite0 " + o.model + ")");
+                                 " (build it with: python -m scorecam.models._lite0 " + o.model + ")");
     }
     if (!fs::is_regular_file(o.image)) throw std::runtime_error("image not found: " + o.image);
 

@@ -2,15 +2,19 @@
 
     from scorecam import Explainer      # any model: a callable (N, C, H, W) -> (N, D)
     from scorecam import ScoreCAM       # drop-in for tiskw/scorecam-pytorch (needs torch)
+
+The layers: _lib (the C declarations) -> _handle (one engine handle, its callbacks) -> explainer
+(the API); targets, errors and progress beside them; the adapters torch, onnx, models; the seed
+API (seed); the dataset runner (the dataset subpackage) and its command line (cli).
 """
 from __future__ import annotations
 
-from ._lib import VERSION, LibraryError
-from .errors import CancelledError, ScoreCAMError
+from ._lib import VERSION
+from .errors import CancelledError, LibraryError, ScoreCAMError, Status
 from .explainer import Details, Explainer
 
 __version__ = ".".join(map(str, VERSION))
-__all__ = ["Explainer", "Details", "ScoreCAM", "ScoreCAMError", "CancelledError", "LibraryError",
+__all__ = ["Explainer", "Details", "ScoreCAM", "Status", "ScoreCAMError", "CancelledError", "LibraryError",
            "library_version", "__version__"]
 
 

@@ -2,7 +2,7 @@
 with one line naming the extra that brings it, not a traceback."""
 import sys
 
-from ._deps import MissingDependencyError
+from .errors import MissingDependencyError
 from .cli import main
 
 

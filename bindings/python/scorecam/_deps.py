@@ -1,10 +1,20 @@
-"""Optional dependencies: the package's extras, and one clear error naming the extra when a module
-is missing. setup.py builds the extras from these two tables, so the messages and the metadata
-cannot drift apart. Standard library only: setup.py runs this file without importing scorecam.
+"""What the package and setup.py share: the optional dependencies (the extras, and one clear
+error naming the extra when a module is missing) and the reading of the version from
+include/scorecam.h. setup.py builds the metadata from these, so the messages, the metadata and the
+version cannot drift apart. Standard library only: setup.py runs this file without importing
+scorecam.
 """
 from __future__ import annotations
 
 import importlib.util
+import re
+
+
+def header_version(header_text: str) -> tuple[int, int, int]:
+    """(MAJOR, MINOR, PATCH) of the SCORECAM_VERSION_* macros of include/scorecam.h: the version's
+    one source."""
+    return tuple(int(re.search(rf"^#define SCORECAM_VERSION_{part} (\d+)$", header_text, re.M).group(1))
+                 for part in ("MAJOR", "MINOR", "PATCH"))
 
 # module imported -> what pip installs
 REQUIREMENTS = {
@@ -39,10 +49,6 @@ EXTRAS = {
 }
 
 
-class MissingDependencyError(ImportError):
-    """An optional dependency is not installed; the message says which extra brings it."""
-
-
 def missing(*modules: str) -> list[str]:
     """The modules of `modules` that cannot be imported (looked up, not imported)."""
     gone = []
@@ -68,4 +74,6 @@ def require(*modules: str, extra: str, purpose: str) -> None:
                f"pip install 'scorecam[{extra}]'")
     if extra != "cli" and all(module in EXTRAS["cli"] for module in gone):
         message += " (or 'scorecam[cli]': everything the command line and the default model use)"
+    from .errors import MissingDependencyError  # here: setup.py runs this file outside the package
+
     raise MissingDependencyError(message)

@@ -1,4 +1,7 @@
-"""ctypes declarations of include/scorecam.h: one per C function, nothing else.
+"""The loader of libscorecam and the ctypes declarations of include/scorecam.h: its enums, the
+parameter table the library describes, the callback types, and one declaration per C function
+with its C prototype above it. Nothing else: the handle is scorecam._handle, the API
+scorecam.explainer.
 
 The library is found, in order, at $SCORECAM_LIBRARY, next to this package (where a wheel or
 `pip install` puts it), or, when the package runs from a scorecam checkout (`pip install -e`,
@@ -11,9 +14,11 @@ import ctypes
 import dataclasses
 import os
 import pathlib
-import re
 import threading
 from ctypes import POINTER, byref, c_char_p, c_double, c_float, c_int, c_int64, c_size_t, c_void_p
+
+from ._deps import header_version
+from .errors import LibraryError
 
 _HERE = pathlib.Path(__file__).resolve().parent
 # Set when the package runs from a scorecam checkout (bindings/python/scorecam), else None.
@@ -30,9 +35,7 @@ def _binding_version() -> tuple[int, int, int]:
         pass
     if _CHECKOUT is None:
         raise LibraryError("scorecam is incomplete: _version.py is missing; reinstall the package")
-    text = (_CHECKOUT / "include" / "scorecam.h").read_text()
-    return tuple(int(re.search(rf"^#define SCORECAM_VERSION_{part} (\d+)$", text, re.M).group(1))
-                 for part in ("MAJOR", "MINOR", "PATCH"))
+    return header_version((_CHECKOUT / "include" / "scorecam.h").read_text())
 
 
 def compatible(loaded: int, wanted: int) -> bool:
@@ -42,21 +45,7 @@ def compatible(loaded: int, wanted: int) -> bool:
     return loaded // 10000 == wanted // 10000 and loaded >= wanted
 
 
-# enum scorecam_status
-OK = 0
-E_NULL_POINTER = -1
-E_INVALID_ARGUMENT = -2
-E_SHAPE = -3
-E_NON_FINITE = -4
-E_BUFFER_TOO_SMALL = -5
-E_NO_FORWARD = -6
-E_CALLBACK = -7
-E_CANCELLED = -8
-E_DEGENERATE = -9
-E_OUT_OF_MEMORY = -10
-E_NO_RESULT = -11
-
-# enum scorecam_param
+# ---- enums (enum scorecam_status is scorecam.Status, in errors.py) ----------------------------
 
 UPSAMPLE = {"bicubic": 0, "bilinear": 1, "bilinear_align_corners": 2}
 MAP_UPSAMPLE = {"as_masks": -1, **UPSAMPLE}
@@ -109,51 +98,107 @@ def param_table() -> dict:
 _float_p = POINTER(c_float)
 _int64_p = POINTER(c_int64)
 
+# ---- callbacks (the typedefs of include/scorecam.h) -------------------------------------------------
+# typedef int (*scorecam_forward_fn)(void *user_data, const float *images, int64_t n, int64_t c,
+#                                    int64_t h, int64_t w, float *outputs, int64_t output_dim);
 FORWARD_FN = ctypes.CFUNCTYPE(c_int, c_void_p, _float_p, c_int64, c_int64, c_int64, c_int64, _float_p, c_int64)
+# typedef int (*scorecam_scoring_fn)(void *user_data, const float *outputs, int64_t n,
+#                                    int64_t output_dim, const int64_t *targets, size_t num_targets,
+#                                    float *scores);
 SCORING_FN = ctypes.CFUNCTYPE(c_int, c_void_p, _float_p, c_int64, c_int64, _int64_p, c_size_t, _float_p)
+# typedef int (*scorecam_progress_fn)(void *user_data, size_t done, size_t total);
 PROGRESS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t)
-# masks mode: (user_data, masks, images, n, input, b, c, h, w, outputs, output_dim)
+# typedef int (*scorecam_masks_forward_fn)(void *user_data, const float *masks, const int64_t *images,
+#                                          int64_t n, const float *input, int64_t b, int64_t c,
+#                                          int64_t h, int64_t w, float *outputs, int64_t output_dim);
 MASKS_FORWARD_FN = ctypes.CFUNCTYPE(c_int, c_void_p, _float_p, _int64_p, c_int64, _float_p, c_int64, c_int64,
                                     c_int64, c_int64, _float_p, c_int64)
 
-_SIGNATURES = {
-    "scorecam_version_number": ([], c_int),
-    "scorecam_version_string": ([], c_char_p),
-    "scorecam_status_string": ([c_int], c_char_p),
-    "scorecam_last_error": ([], c_char_p),
-    "scorecam_explainer_create": ([POINTER(c_void_p)], c_int),
-    "scorecam_explainer_destroy": ([c_void_p], None),
-    "scorecam_explainer_last_error": ([c_void_p], c_char_p),
-    "scorecam_explainer_set_forward": ([c_void_p, FORWARD_FN, c_int64, c_void_p], c_int),
-    "scorecam_explainer_set_scoring": ([c_void_p, SCORING_FN, c_void_p], c_int),
-    "scorecam_explainer_set_progress": ([c_void_p, PROGRESS_FN, c_void_p], c_int),
-    "scorecam_explainer_set_masks_forward": ([c_void_p, MASKS_FORWARD_FN, c_int64, c_void_p], c_int),
-    "scorecam_explainer_set_param": ([c_void_p, c_int, c_double], c_int),
-    "scorecam_explainer_get_param": ([POINTER(c_double), c_void_p, c_int], c_int),
-    "scorecam_explainer_set_preset": ([c_void_p, c_char_p], c_int),
-    "scorecam_param_count": ([], c_size_t),
-    "scorecam_param_info": ([POINTER(c_int), POINTER(c_char_p), POINTER(c_int), POINTER(c_double), POINTER(c_double),
-                             POINTER(c_double), c_size_t], c_int),
-    "scorecam_explainer_get_map_size": (
-        [POINTER(c_int64), POINTER(c_int64), c_void_p, c_int64, c_int64, c_int64, c_int64], c_int),
-    "scorecam_explainer_compute": (
-        [_float_p, c_size_t, c_void_p, _float_p, c_int64, c_int64, c_int64, c_int64,
-         _float_p, c_int64, c_int64, c_int64, _int64_p, c_size_t], c_int),
-    "scorecam_explainer_get_detail_counts": ([POINTER(c_size_t), POINTER(c_size_t), c_void_p, c_int64], c_int),
-    "scorecam_explainer_get_details": ([_int64_p, _float_p, _float_p, _float_p, c_size_t, c_void_p, c_int64], c_int),
-    "scorecam_explainer_evaluate": (
-        [POINTER(c_double), c_size_t, c_void_p, c_int, _float_p, c_int64, c_int64, c_int64, c_int64,
-         _float_p, c_int64, c_int64, _int64_p, c_size_t], c_int),
-    "scorecam_explainer_set_channels": ([c_void_p, _int64_p, c_size_t], c_int),
-    "scorecam_explainer_get_channel_count": ([POINTER(c_size_t), c_void_p], c_int),
-    "scorecam_explainer_make_masks": (
-        [_float_p, c_size_t, c_void_p, _float_p, c_int64, c_int64, c_int64,
-         _float_p, c_int64, c_int64, c_int64, _int64_p, c_size_t], c_int),
-}
+# ---- functions: each C prototype of include/scorecam.h above its ctypes declaration -------------
+# (name -> (argtypes, restype)); set on the library when it is loaded.
+_SIGNATURES: dict = {}
 
 
-class LibraryError(ImportError):
-    """libscorecam could not be found, loaded, or is the wrong version."""
+def _declare(name: str, argtypes: list, restype) -> None:
+    _SIGNATURES[name] = (argtypes, restype)
+
+
+# int scorecam_version_number(void);
+_declare("scorecam_version_number", [], c_int)
+# const char *scorecam_version_string(void);
+_declare("scorecam_version_string", [], c_char_p)
+# const char *scorecam_status_string(int status);
+_declare("scorecam_status_string", [c_int], c_char_p)
+# const char *scorecam_last_error(void);
+_declare("scorecam_last_error", [], c_char_p)
+# int scorecam_explainer_create(scorecam_explainer **out);
+_declare("scorecam_explainer_create", [POINTER(c_void_p)], c_int)
+# void scorecam_explainer_destroy(scorecam_explainer *explainer);
+_declare("scorecam_explainer_destroy", [c_void_p], None)
+# const char *scorecam_explainer_last_error(const scorecam_explainer *explainer);
+_declare("scorecam_explainer_last_error", [c_void_p], c_char_p)
+# int scorecam_explainer_set_forward(scorecam_explainer *explainer, scorecam_forward_fn fn,
+#                                    int64_t output_dim, void *user_data);
+_declare("scorecam_explainer_set_forward", [c_void_p, FORWARD_FN, c_int64, c_void_p], c_int)
+# int scorecam_explainer_set_scoring(scorecam_explainer *explainer, scorecam_scoring_fn fn,
+#                                    void *user_data);
+_declare("scorecam_explainer_set_scoring", [c_void_p, SCORING_FN, c_void_p], c_int)
+# int scorecam_explainer_set_progress(scorecam_explainer *explainer, scorecam_progress_fn fn,
+#                                     void *user_data);
+_declare("scorecam_explainer_set_progress", [c_void_p, PROGRESS_FN, c_void_p], c_int)
+# int scorecam_explainer_set_masks_forward(scorecam_explainer *explainer, scorecam_masks_forward_fn fn,
+#                                          int64_t output_dim, void *user_data);
+_declare("scorecam_explainer_set_masks_forward", [c_void_p, MASKS_FORWARD_FN, c_int64, c_void_p], c_int)
+# int scorecam_explainer_set_param(scorecam_explainer *explainer, int param, double value);
+_declare("scorecam_explainer_set_param", [c_void_p, c_int, c_double], c_int)
+# int scorecam_explainer_get_param(double *out, const scorecam_explainer *explainer, int param);
+_declare("scorecam_explainer_get_param", [POINTER(c_double), c_void_p, c_int], c_int)
+# int scorecam_explainer_set_preset(scorecam_explainer *explainer, const char *name);
+_declare("scorecam_explainer_set_preset", [c_void_p, c_char_p], c_int)
+# size_t scorecam_param_count(void);
+_declare("scorecam_param_count", [], c_size_t)
+# int scorecam_param_info(int *param, const char **name, int *kind, double *min, double *max,
+#                         double *default_value, size_t index);
+_declare("scorecam_param_info", [POINTER(c_int), POINTER(c_char_p), POINTER(c_int), POINTER(c_double),
+                                 POINTER(c_double), POINTER(c_double), c_size_t], c_int)
+# int scorecam_explainer_get_map_size(int64_t *map_h, int64_t *map_w, const scorecam_explainer *explainer,
+#                                     int64_t h, int64_t w, int64_t ah, int64_t aw);
+_declare("scorecam_explainer_get_map_size",
+         [POINTER(c_int64), POINTER(c_int64), c_void_p, c_int64, c_int64, c_int64, c_int64], c_int)
+# int scorecam_explainer_compute(float *maps, size_t maps_capacity, scorecam_explainer *explainer,
+#                                const float *input, int64_t b, int64_t c, int64_t h, int64_t w,
+#                                const float *activations, int64_t k, int64_t ah, int64_t aw,
+#                                const int64_t *targets, size_t num_targets);
+_declare("scorecam_explainer_compute",
+         [_float_p, c_size_t, c_void_p, _float_p, c_int64, c_int64, c_int64, c_int64,
+          _float_p, c_int64, c_int64, c_int64, _int64_p, c_size_t], c_int)
+# int scorecam_explainer_get_detail_counts(size_t *num_channels, size_t *num_targets,
+#                                          const scorecam_explainer *explainer, int64_t image);
+_declare("scorecam_explainer_get_detail_counts", [POINTER(c_size_t), POINTER(c_size_t), c_void_p, c_int64], c_int)
+# int scorecam_explainer_get_details(int64_t *channels, float *scores, float *weights,
+#                                    float *base_scores, size_t capacity,
+#                                    const scorecam_explainer *explainer, int64_t image);
+_declare("scorecam_explainer_get_details", [_int64_p, _float_p, _float_p, _float_p, c_size_t, c_void_p, c_int64],
+         c_int)
+# int scorecam_explainer_evaluate(double *values, size_t capacity, scorecam_explainer *explainer, int metric,
+#                                 const float *input, int64_t b, int64_t c, int64_t h, int64_t w,
+#                                 const float *maps, int64_t map_h, int64_t map_w,
+#                                 const int64_t *targets, size_t num_targets);
+_declare("scorecam_explainer_evaluate",
+         [POINTER(c_double), c_size_t, c_void_p, c_int, _float_p, c_int64, c_int64, c_int64, c_int64,
+          _float_p, c_int64, c_int64, _int64_p, c_size_t], c_int)
+# int scorecam_explainer_set_channels(scorecam_explainer *explainer, const int64_t *channels,
+#                                     size_t num_channels);
+_declare("scorecam_explainer_set_channels", [c_void_p, _int64_p, c_size_t], c_int)
+# int scorecam_explainer_get_channel_count(size_t *out, const scorecam_explainer *explainer);
+_declare("scorecam_explainer_get_channel_count", [POINTER(c_size_t), c_void_p], c_int)
+# int scorecam_explainer_make_masks(float *out, size_t capacity, const scorecam_explainer *explainer,
+#                                   const float *input, int64_t c, int64_t h, int64_t w,
+#                                   const float *activations, int64_t k, int64_t ah, int64_t aw,
+#                                   const int64_t *channels, size_t num_channels);
+_declare("scorecam_explainer_make_masks",
+         [_float_p, c_size_t, c_void_p, _float_p, c_int64, c_int64, c_int64,
+          _float_p, c_int64, c_int64, c_int64, _int64_p, c_size_t], c_int)
 
 
 VERSION = _binding_version()

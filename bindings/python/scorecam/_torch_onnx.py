@@ -49,11 +49,10 @@ def _first_line(error: BaseException) -> str:
 
 
 def cache_dir() -> pathlib.Path:
-    """$SCORECAM_CACHE_DIR, else $XDG_CACHE_HOME/scorecam, else ~/.cache/scorecam; + /onnx."""
-    root = os.environ.get("SCORECAM_CACHE_DIR")
-    if not root:
-        root = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") / "scorecam"
-    return pathlib.Path(root) / "onnx"
+    """The exported models' folder: onnx/ in the package's cache (scorecam.models.cache_dir)."""
+    from .models import cache_dir as root
+
+    return root() / "onnx"
 
 
 def _explained(model, pick):

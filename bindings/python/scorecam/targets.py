@@ -13,19 +13,34 @@ score per image. These helpers follow pytorch-grad-cam's definitions
 
 A list of targets explains them all from one set of masked forward passes. Outputs may be numpy
 arrays or torch tensors; scores come back as numpy float32.
+
+Also here, written once for every caller: the ranking of classes (`top_classes`) and the
+resolution of what `Explainer.explain`/`evaluate` accept as targets into what the engine takes.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence, Union
 
 import numpy as np
+
+from ._handle import host_numpy, integers
+
+Targets = Union[None, int, Sequence[int], Callable[[np.ndarray], np.ndarray], Sequence[Callable], "TopK"]
 
 
 def _numpy(values) -> np.ndarray:
     """numpy view of a numpy array or a (CPU or device) torch tensor."""
-    if hasattr(values, "detach"):
-        values = values.detach().to("cpu").float().numpy()
-    return np.asarray(values)
+    return np.asarray(host_numpy(values))
+
+
+def top_classes(scores, k: int) -> np.ndarray:
+    """The k classes of highest score, best first, from one image's scores (D,) or (1, D).
+    Stable: ties keep index order, so the choice is deterministic. (Logits and probabilities rank
+    alike.)"""
+    row = _numpy(scores).reshape(-1)
+    if k > row.size:
+        raise ValueError(f"top-{k} of an output with only {row.size} values")
+    return np.argsort(-row, kind="stable")[:k].astype(np.int64)
 
 
 class ClassifierOutputTarget:
@@ -56,11 +71,7 @@ class TopK:
 
     def classes(self, outputs) -> np.ndarray:
         """Class indices (k,) from one image's outputs (1, D) or (D,)."""
-        row = _numpy(outputs).reshape(-1)
-        if self.k > row.size:
-            raise ValueError(f"top-{self.k} of an output with only {row.size} values")
-        # stable: ties keep index order, so the choice is deterministic
-        return np.argsort(-row, kind="stable")[:self.k].astype(np.int64)
+        return top_classes(outputs, self.k)
 
     def __repr__(self) -> str:
         return f"TopK({self.k})"
@@ -165,3 +176,61 @@ class DetectionBoxScoreTarget:
 
     def __repr__(self) -> str:
         return f"DetectionBoxScoreTarget({len(self.boxes)} boxes, iou > {self.iou_threshold})"
+
+
+# ---- resolution: what explain()/evaluate() accept -> what the engine takes ---------------------
+
+def per_image_classes(targets: Targets, xb: np.ndarray, probe: Callable[[np.ndarray], np.ndarray]):
+    """For None / TopK: each image's top classes from its unmasked outputs (`probe(xb)`), else None."""
+    if targets is not None and not isinstance(targets, TopK):
+        return None
+    top = targets or TopK(1)
+    return [top.classes(row) for row in probe(xb)]
+
+
+def differ(per_image: list) -> bool:
+    """Whether images have different top classes (the engine scores every image of one call with
+    the same targets, so they are then explained one by one)."""
+    return len(per_image) > 1 and any((classes != per_image[0]).any() for classes in per_image)
+
+
+def resolve(targets: Targets, xb: np.ndarray, probe: Callable[[np.ndarray], np.ndarray], need_probe: bool):
+    """(T, int64 class indices or None, scoring function or None) for the engine. `probe` runs the
+    unmasked forward of the first image when the output shape must be learnt (need_probe: D
+    unknown) or a scoring function's T found."""
+    if isinstance(targets, ClassifierOutputTarget):
+        targets = targets.category
+    elif isinstance(targets, (list, tuple)) and targets and all(callable(t) for t in targets):
+        if all(isinstance(t, ClassifierOutputTarget) for t in targets):
+            targets = [t.category for t in targets]
+        else:
+            targets = _combined(targets)
+    if not callable(targets):
+        class_targets = np.atleast_1d(np.asarray(targets))
+        if class_targets.ndim != 1 or class_targets.size == 0 or not np.issubdtype(class_targets.dtype, np.integer):
+            raise TypeError("targets must be None, an int, a non-empty list of ints, TopK, a scoring function "
+                            "or a list of scoring functions")
+        class_targets = integers(class_targets, "targets")
+        if need_probe:
+            probe(xb[:1])
+        return class_targets.size, class_targets, None
+    scores = np.asarray(host_numpy(targets(probe(xb[:1]))), dtype=np.float32)
+    if scores.ndim not in (1, 2) or scores.shape[0] != 1:
+        raise ValueError(f"the scoring function must return (N,) or (N, T) scores, got {scores.shape} for N=1")
+    return (1 if scores.ndim == 1 else scores.shape[1]), None, targets
+
+
+def single(targets: Targets) -> bool:
+    """Targets that give one map per image (returned without a target axis for one image)."""
+    return targets is None or callable(targets) or isinstance(targets, (int, np.integer))
+
+
+def _combined(functions):
+    """One scoring function (N, ...) -> (N, T) from T functions that each return (N,)."""
+    def score(outputs):
+        columns = [np.asarray(host_numpy(f(outputs)), dtype=np.float32).reshape(len(outputs), -1) for f in functions]
+        for f, column in zip(functions, columns):
+            if column.shape[1] != 1:
+                raise ValueError(f"{f!r} returned {column.shape[1]} scores per image; in a list each target gives one")
+        return np.concatenate(columns, axis=1)
+    return score

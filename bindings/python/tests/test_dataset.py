@@ -11,7 +11,8 @@ from PIL import Image
 
 from conftest import SAMPLE_IMAGE
 from dataset_helpers import manifest_rows, ordinary_images, run_cli, temporaries
-from scorecam import _images, _inputs, _manifest
+from scorecam.dataset import _images, _inputs, _manifest
+from scorecam.errors import UsageError
 
 
 # ---- inputs ------------------------------------------------------------------------------------
@@ -39,7 +40,7 @@ def test_inputs_expand_directories_patterns_lists_with_unique_keys(tmp_path, mon
     (tmp_path / "d" / "out").mkdir()
     (tmp_path / "d" / "out" / "1_243_x.png").write_bytes(b"")
     assert [i.key for i in _inputs.expand(["d"], exclude="d/out")] == ["cat/1", "dog/1", "dog/2"]
-    with pytest.raises(_inputs.InputError, match="cannot read the list file"):
+    with pytest.raises(UsageError, match="cannot read the list file"):
         _inputs.expand([], "no-such-list.txt")
 
 

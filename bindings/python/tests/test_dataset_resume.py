@@ -58,8 +58,10 @@ def test_ctrl_c_stops_cleanly_with_a_resume_hint(tmp_path):
     command = [sys.executable, "-m", "scorecam", "explain", str(tmp_path / "in"), "-o", str(out),
                "--cskip", "16", "--workers", "2"]
     # A new session, as a terminal's Ctrl-C: SIGINT reaches the driver and its workers together.
+    # A shell that starts the tests in the background ignores SIGINT, and children inherit that:
+    # the run gets the default disposition back, as it would from a terminal.
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           start_new_session=True)
+                           start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         manifest = out / "manifest.jsonl"
         while run.poll() is None and not (manifest.exists() and manifest.read_bytes().count(b"\n") >= 1):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import scorecam
-from scorecam import _lib
+from scorecam import Status
 
 
 def test_input_types_shapes_and_layout(small_case):
@@ -43,7 +43,7 @@ def test_engine_errors_carry_status_and_message(small_case):
     with scorecam.Explainer(model) as explainer:
         with pytest.raises(scorecam.ScoreCAMError, match="outside the model's 7 outputs") as error:
             explainer.explain(x, activations, 7)
-        assert error.value.status == _lib.E_INVALID_ARGUMENT
+        assert error.value.status == Status.INVALID_ARGUMENT
         with pytest.raises(scorecam.ScoreCAMError, match="K'=13") as error:
             explainer.explain(x, activations, 0, cskip=13)
         assert explainer.get_param("selection") == "all"  # the per-call cskip was undone
@@ -51,10 +51,10 @@ def test_engine_errors_carry_status_and_message(small_case):
         bad[1, 2, 3] = np.nan
         with pytest.raises(scorecam.ScoreCAMError, match="non-finite") as error:
             explainer.explain(bad, activations, 0)
-        assert error.value.status == _lib.E_NON_FINITE
+        assert error.value.status == Status.NON_FINITE
         with pytest.raises(scorecam.ScoreCAMError) as error:
             explainer.explain(x, np.ones_like(activations), 0)
-        assert error.value.status == _lib.E_DEGENERATE
+        assert error.value.status == Status.DEGENERATE
         with pytest.raises(scorecam.ScoreCAMError, match="BATCH_SIZE"):
             explainer.set_params(batch_size=0)
         with pytest.raises(TypeError, match="unknown parameter"):
@@ -111,7 +111,7 @@ def test_forward_returning_garbage(small_case):
     with scorecam.Explainer(nan_forward, output_dim=7) as explainer:
         with pytest.raises(scorecam.ScoreCAMError, match="forward callback's outputs") as error:
             explainer.explain(x, activations, 1)
-        assert error.value.status == _lib.E_NON_FINITE
+        assert error.value.status == Status.NON_FINITE
     with pytest.raises(ValueError, match=r"\(N, \.\.\.\) outputs, got shape \(3,\)"):
         scorecam.Explainer(lambda batch: np.zeros(3)).explain(x, activations, 0)
     with pytest.raises(TypeError, match="callable"):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import scorecam
-from scorecam import _lite0
+from scorecam.models import _lite0
 from scorecam.models import efficientnet_lite0
 
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures" / "presets"

@@ -55,7 +55,7 @@ def test_dog_above_cat(bundle, onnx_model):
 
 
 def test_lite0_build_is_deterministic(tmp_path):
-    from scorecam import _lite0
+    from scorecam.models import _lite0
 
     weights = _lite0.find_weights()
     _lite0.build_onnx(weights, tmp_path / "a.onnx")
@@ -66,7 +66,7 @@ def test_lite0_build_is_deterministic(tmp_path):
 def test_lite0_reader_refuses_foreign_pickles(tmp_path):
     import pickle
 
-    from scorecam import _lite0
+    from scorecam.models import _lite0
 
     evil = tmp_path / "evil.pth"
     with open(evil, "wb") as f:

@@ -11,7 +11,8 @@ import pytest
 
 import scorecam
 from scorecam import _lib
-from scorecam._deps import MissingDependencyError, require
+from scorecam._deps import require
+from scorecam.errors import MissingDependencyError
 
 from conftest import REPO
 

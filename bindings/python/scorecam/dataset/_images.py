@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 import pathlib
-import tempfile
 
 import numpy as np
 
-from ._deps import require
-from .imaging import to_colormap
+from .._deps import require
+from ..imaging import to_colormap
+from ._files import atomic
 
 _WIDE_GRAY = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
 
@@ -61,7 +61,7 @@ def read_image(path: str | os.PathLike):
 
 
 def model_input(image, size: int) -> np.ndarray:
-    """uint8 (size, size, 3): the model's view of the picture, bicubic as scorecam._lite0 does."""
+    """uint8 (size, size, 3): the model's view of the picture, bicubic as scorecam.models._lite0 does."""
     Image, _ = _pil()
     bicubic = getattr(Image, "Resampling", Image).BICUBIC
     return np.asarray(image.resize((size, size), bicubic), np.uint8)
@@ -85,54 +85,7 @@ def overlay_at_size(image, heatmap: np.ndarray) -> np.ndarray:
     return ((rgb.astype(np.uint16) + colors) // 2).astype(np.uint8)
 
 
-# ---- atomic writes ----------------------------------------------------------------------------
-# Every output is written to a hidden temporary file in its final directory, then renamed over
-# the final name: a reader (or a resumed run) sees the whole file or none of it.
-
-TEMP_MARK = ".scorecam-tmp"
-# mkstemp makes 0600 files; outputs get the usual 0666 & ~umask (read once: umask() also sets it).
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-
-
-def _atomic(path: pathlib.Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_MARK)
-    try:
-        os.fchmod(fd, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def write_png(path: pathlib.Path, picture: np.ndarray) -> None:
+    """An (H, W, 3) uint8 picture as a PNG file, written atomically."""
     Image, _ = _pil()
-    _atomic(path, lambda handle: Image.fromarray(np.ascontiguousarray(picture, np.uint8)).save(handle, format="PNG"))
-
-
-def write_maps(path: pathlib.Path, maps: np.ndarray, targets) -> None:
-    """maps (T, h, w) float32 at the engine's map resolution, and their target classes."""
-    _atomic(path, lambda handle: np.savez(handle, maps=np.asarray(maps, np.float32),
-                                          targets=np.asarray(targets, np.int64)))
-
-
-def write_bytes(path: pathlib.Path, data: bytes) -> None:
-    _atomic(path, lambda handle: handle.write(data))
-
-
-def remove_temporaries(root: pathlib.Path) -> int:
-    """Deletes the temporary files a killed run may have left under root; returns how many."""
-    count = 0
-    for temp in root.rglob(f".*{TEMP_MARK}"):
-        try:
-            temp.unlink()
-            count += 1
-        except OSError:
-            pass
-    return count
+    atomic(path, lambda handle: Image.fromarray(np.ascontiguousarray(picture, np.uint8)).save(handle, format="PNG"))

@@ -4,7 +4,7 @@ each loading the model once and explaining many images with `_work.explain_image
 Workers are started with "spawn" (no fork of a process that holds ONNX Runtime threads) and ignore
 SIGINT: Ctrl-C reaches the driver, which stops them. A worker that dies (killed, out of memory)
 breaks the pool: a new pool is started and the images that were in flight are tried again, up to
-MAX_ATTEMPTS times, after which they get an error row. Nothing hangs.
+MAX_ATTEMPTS times (_retry.py), after which they get an error row. Nothing hangs.
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Sequence
 
 from ._inputs import Item
+from ._retry import finished_row, retry_or_give_up
 from ._work import Config, Worker, explain_image
 
-MAX_ATTEMPTS = 3
 _worker: Worker | None = None
 
 
@@ -65,28 +65,6 @@ def _stop(executor: ProcessPoolExecutor) -> None:
         except Exception:  # noqa: BLE001 - already gone
             pass
     executor.shutdown(wait=True, cancel_futures=True)
-
-
-def died_row(item: Item, config: Config) -> dict:
-    return {"key": item.key, "input": item.path, "status": "error", "config": config.identity(),
-            "error": f"the worker process died {MAX_ATTEMPTS} times while explaining this image"}
-
-
-def retry_or_give_up(item: Item, attempts: collections.Counter, pending: collections.deque, config: Config,
-                     on_row: Callable[[dict], None]) -> None:
-    """A worker died with `item` in flight: queue it again, or after MAX_ATTEMPTS record it failed."""
-    attempts[item.key] += 1
-    if attempts[item.key] >= MAX_ATTEMPTS:
-        on_row(died_row(item, config))
-    else:
-        pending.appendleft(item)
-
-
-def finished_row(row: dict, item: Item, attempts: collections.Counter) -> dict:
-    """The row of a finished image, saying how many attempts it took when more than one."""
-    if attempts[item.key]:
-        row["attempts"] = attempts[item.key] + 1
-    return row
 
 
 def run_pool(config: Config, items: Sequence[Item], workers: int, on_row: Callable[[dict], None]) -> None:

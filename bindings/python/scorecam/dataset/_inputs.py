@@ -14,13 +14,11 @@ import os
 import pathlib
 from typing import Iterable, Sequence
 
-from ._usage import UsageError as InputError  # a list file missing, nothing to do
+from ..errors import UsageError
 
 # What a directory contributes; a file named explicitly is always tried, whatever its extension.
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jfif", ".png", ".bmp", ".gif", ".tif", ".tiff",
                               ".webp", ".ppm", ".pgm", ".pbm", ".pnm"})
-
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,9 +51,9 @@ def read_list(list_file: str | os.PathLike) -> list[str]:
     try:
         text = pathlib.Path(list_file).read_text(encoding="utf-8")
     except OSError as error:
-        raise InputError(f"cannot read the list file {list_file}: {error.strerror or error}") from None
+        raise UsageError(f"cannot read the list file {list_file}: {error.strerror or error}") from None
     except UnicodeDecodeError:
-        raise InputError(f"the list file {list_file} is not UTF-8 text") from None
+        raise UsageError(f"the list file {list_file} is not UTF-8 text") from None
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 

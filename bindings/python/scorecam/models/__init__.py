@@ -8,11 +8,13 @@ import hashlib
 import os
 import pathlib
 import tempfile
+import warnings
 from typing import Callable
 
 import numpy as np
 
-from . import _deps, _lite0
+from .. import _deps
+from . import _lite0
 
 
 @dataclasses.dataclass
@@ -27,7 +29,7 @@ class ModelBundle:
 
     def onnx(self, threads: int = 0):
         """An `OnnxModel` (ONNX Runtime) of this bundle."""
-        from .onnx import OnnxModel
+        from ..onnx import OnnxModel
 
         return OnnxModel(self.path, self.layer, output=self.output, threads=threads)
 
@@ -39,11 +41,16 @@ class ModelBundle:
 
 
 def cache_dir() -> pathlib.Path:
-    """$SCORECAM_CACHE, else $XDG_CACHE_HOME/scorecam, else ~/.cache/scorecam."""
-    if os.environ.get("SCORECAM_CACHE"):
-        return pathlib.Path(os.environ["SCORECAM_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
-    return pathlib.Path(base) / "scorecam"
+    """Where scorecam keeps what it builds (the default model, torch models exported to ONNX):
+    $SCORECAM_CACHE_DIR, else $XDG_CACHE_HOME/scorecam, else ~/.cache/scorecam. The old variable
+    SCORECAM_CACHE is still read, with a DeprecationWarning."""
+    root = os.environ.get("SCORECAM_CACHE_DIR")
+    if not root and os.environ.get("SCORECAM_CACHE"):
+        warnings.warn("SCORECAM_CACHE is now spelled SCORECAM_CACHE_DIR", DeprecationWarning, stacklevel=2)
+        root = os.environ["SCORECAM_CACHE"]
+    if not root:
+        root = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") / "scorecam"
+    return pathlib.Path(root)
 
 
 def efficientnet_lite0() -> ModelBundle:

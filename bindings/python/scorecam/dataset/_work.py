@@ -23,14 +23,12 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from . import _images
-# The run cannot start: model missing, layer not found, classes outside the model, bad options.
-from ._usage import UsageError as SetupError
+from ..errors import ScoreCAMError, UsageError
+from ..targets import top_classes
+from . import _files, _images
 
 METRICS = ("average_drop", "increase_in_confidence", "insertion", "deletion")
 TOP_PREDICTIONS = 5
-
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,41 +80,40 @@ class Worker:
         self.out_dir = pathlib.Path(config.out_dir)
         self.config_id = config.identity()
         if config.model is None:
-            from .models import efficientnet_lite0
+            from ..models import efficientnet_lite0
 
             bundle = efficientnet_lite0()
             self.model, self.labels = bundle.onnx(threads=config.threads), bundle.labels
         else:
-            from .onnx import OnnxModel
+            from ..onnx import OnnxModel
 
             if not config.layer:
-                raise SetupError("--model needs --layer (the tensor to explain)")
+                raise UsageError("--model needs --layer (the tensor to explain)")
             if not os.path.isfile(config.model):
-                raise SetupError(f"model file not found: {config.model}")
+                raise UsageError(f"model file not found: {config.model}")
             try:
                 self.model = OnnxModel(config.model, config.layer, threads=config.threads)
             except ValueError as error:  # no such layer / output
-                raise SetupError(str(error)) from None
+                raise UsageError(str(error)) from None
             except Exception as error:  # noqa: BLE001 - onnx's own errors for a file that is not a model
-                raise SetupError(f"cannot load the model {config.model}: {error}") from None
+                raise UsageError(f"cannot load the model {config.model}: {error}") from None
             self.labels = None
         try:
             probe = np.zeros((1, 3, config.size, config.size), np.float32)
             logits, _ = self.model.run(probe)
         except Exception as error:  # noqa: BLE001 - the runtime's words for a wrong input size
-            raise SetupError(f"the model does not run on 1x3x{config.size}x{config.size} input: {error}") from None
+            raise UsageError(f"the model does not run on 1x3x{config.size}x{config.size} input: {error}") from None
         self.output_dim = int(np.prod(logits.shape[1:]))  # OnnxModel returns the model's own shape
         bad = [c for c in (config.classes or ()) if not 0 <= c < self.output_dim]
         if bad:
-            raise SetupError(f"class {bad[0]} is outside the model's {self.output_dim} outputs (0..{self.output_dim - 1})")
+            raise UsageError(f"class {bad[0]} is outside the model's {self.output_dim} outputs (0..{self.output_dim - 1})")
         if config.classes is None and not 1 <= config.top <= self.output_dim:
-            raise SetupError(f"--top must be between 1 and {self.output_dim}, got {config.top}")
+            raise UsageError(f"--top must be between 1 and {self.output_dim}, got {config.top}")
         self.passes = 0
         self._explainer().close()  # checks the engine options now, not at the first image
 
     def _explainer(self):
-        from .errors import ScoreCAMError
-        from .explainer import Explainer
+        from ..explainer import Explainer
 
         options = dict(method=self.config.method)
         if self.config.adaptive:
@@ -127,7 +124,7 @@ class Worker:
             return Explainer(self._forward, preset=self.config.preset, batch_size=self.config.batch_size,
                              cskip=self.config.cskip, output_dim=self.output_dim, progress=False, **options)
         except (ScoreCAMError, ValueError, TypeError) as error:
-            raise SetupError(str(error)) from None
+            raise UsageError(str(error)) from None
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         self.passes += len(batch)
@@ -140,7 +137,7 @@ class Worker:
 def explain_image(worker: Worker, key: str, path: str) -> dict:
     """Explains one image and writes its files; returns its manifest row (status ok or error).
     Only KeyboardInterrupt (and SystemExit) escape: any failure of this image is in the row."""
-    from . import _lite0
+    from ..models import _lite0
 
     config = worker.config
     start = time.perf_counter()
@@ -155,9 +152,10 @@ def explain_image(worker: Worker, key: str, path: str) -> dict:
         logits = logits.reshape(len(logits), -1)
         probabilities = np.exp(logits[0] - logits[0].max())
         probabilities /= probabilities.sum()
-        ranked = [int(c) for c in np.argsort(-probabilities, kind="stable")]
+        ranked = [int(c) for c in top_classes(probabilities, min(max(TOP_PREDICTIONS, config.top),
+                                                                 probabilities.size))]
         row["predictions"] = [{"class": c, "label": worker.name(c), "probability": float(probabilities[c])}
-                              for c in ranked[:max(TOP_PREDICTIONS, config.top)]]
+                              for c in ranked]
         targets = list(config.classes) if config.classes else ranked[:config.top]
         row["targets"] = targets
         with worker._explainer() as explainer:
@@ -178,7 +176,7 @@ def explain_image(worker: Worker, key: str, path: str) -> dict:
             files.append(name)
         if config.save_maps:
             name = f"{key}.maps.npz"
-            _images.write_maps(worker.out_dir / name, maps, targets)
+            _files.write_maps(worker.out_dir / name, maps, targets)
             files.append(name)
         row["files"] = files
         row["status"] = "ok"

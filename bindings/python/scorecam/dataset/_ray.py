@@ -14,14 +14,14 @@ import collections
 import socket
 from typing import Callable, Sequence
 
+from ..errors import UsageError
 from ._inputs import Item
-from ._pool import finished_row, retry_or_give_up
-from ._usage import UsageError
+from ._retry import finished_row, retry_or_give_up
 from ._work import Config, Worker, explain_image
 
 
 def _ray():
-    from ._deps import require
+    from .._deps import require
 
     require("ray", extra="ray", purpose="the Ray backend (--ray)")
     import ray

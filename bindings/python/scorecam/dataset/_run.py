@@ -1,29 +1,8 @@
-"""Explaining whole datasets: `explain_dataset(inputs, out_dir, ...) -> Summary`.
-
-    from scorecam.dataset import explain_dataset
-    summary = explain_dataset(["photos/"], "out", cskip=16, workers=2)
-    print(summary.ok, summary.failed)           # out/manifest.jsonl has one row per image
-
-Per image: an overlay PNG per target at the image's own resolution and orientation, optionally
-the raw maps (`save_maps`: float32 .npz at map resolution), and one manifest row (JSON Lines, see
-_manifest.py). Every file is written atomically; a row is appended only once its files exist. A
-rerun of the same call skips the images already done (`overwrite=True` redoes them) and completes
-what a killed run left. A bad image gets an error row and the run goes on.
-
-Backends, all running the same per-image function (_work.explain_image):
-  workers=1            in this process;
-  workers=N (N > 1)    a local pool of N processes, one model each (the default: N from the
-                       cores and the memory), each with cores // N model threads;
-  ray_address=...      Ray actors ("local" starts a local Ray; "auto" or an address joins a
-                       cluster); needs `pip install "scorecam[ray]"`.
-Local pool workers are started with "spawn": a script calling explain_dataset with workers > 1
-needs the usual `if __name__ == "__main__":` guard.
-"""
+"""The driver of a dataset run: checks the options, lists the images, opens the manifest, picks
+the backend and its size, records each row as it comes, and writes the summary (see __init__)."""
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 import os
 import pathlib
 import sys
@@ -31,48 +10,16 @@ import tempfile
 import time
 from typing import Callable, Iterable, Optional, Sequence, Union
 
-from . import _images, _inputs, _manifest, _pool
-from ._usage import UsageError
-from ._work import METRICS, Config, Worker
-
-__all__ = ["explain_dataset", "Summary", "UsageError", "Interrupted", "default_workers"]
+from ..errors import Interrupted, UsageError
+from ..progress import make_bar, wanted
+from . import _files, _inputs, _manifest, _pool
+from ._summary import Summary, summarize_metrics, write_summary
+from ._work import Config, Worker
 
 Targets = Union[str, int, Sequence[int]]
-SUMMARY_NAME = "summary.json"
 # A worker's peak resident memory with the default model: ~0.4 GB at CSKIP 16, ~2 GB with all
 # channels at batch 128 (ONNX Runtime's buffers for 128 images; docs/SCALING.md).
 MEMORY_PER_WORKER = 2 << 30
-
-
-@dataclasses.dataclass
-class Summary:
-    """What a run did. `metrics` holds, per metric, the mean and 95% interval over every ok image
-    of the inputs (this run's and earlier runs' rows), AD and IC x100 as the Score-CAM paper."""
-
-    total: int                  # images in the inputs
-    ok: int                     # explained by this run
-    failed: int                 # error rows written by this run
-    skipped: int                # already done by an earlier run (resume)
-    seconds: float
-    out_dir: pathlib.Path
-    manifest: pathlib.Path
-    backend: str
-    workers: int
-    metrics: dict = dataclasses.field(default_factory=dict)
-    failures: list = dataclasses.field(default_factory=list)  # (input, message)
-
-    @property
-    def exit_status(self) -> int:
-        return 1 if self.failed else 0
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C: the run stopped cleanly (no partial file); rerunning resumes it. `.summary` says
-    how far it got."""
-
-    def __init__(self, summary: Summary):
-        super().__init__()
-        self.summary = summary
 
 
 def _parse_targets(targets: Targets) -> tuple[Optional[tuple], int]:
@@ -105,7 +52,7 @@ def default_workers(images: int) -> int:
 def _check_out_dir(out_dir: pathlib.Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".write-check.", suffix=_images.TEMP_MARK)
+        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".write-check.", suffix=_files.TEMP_MARK)
         os.close(fd)
         os.unlink(probe)
     except FileExistsError:
@@ -114,47 +61,10 @@ def _check_out_dir(out_dir: pathlib.Path) -> None:
         raise UsageError(f"output directory {out_dir} is not writable: {error.strerror or error}") from None
 
 
-_Z95 = 1.959964
-
-
-def _interval(values: Sequence[float], scale: float, bounds=None, proportion: bool = False) -> dict:
-    """Mean and 95% interval: Wilson's score interval for a proportion (IC: 0/1 per image), else
-    the normal approximation mean +- 1.96 s / sqrt(n), clipped to the metric's range."""
-    n = len(values)
-    mean = sum(values) / n
-    if proportion:
-        z2 = _Z95 * _Z95
-        centre = (mean + z2 / (2 * n)) / (1 + z2 / n)
-        half = _Z95 * math.sqrt(mean * (1 - mean) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-        low, high = centre - half, centre + half
-    elif n > 1:
-        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-        low, high = mean - _Z95 * sd / math.sqrt(n), mean + _Z95 * sd / math.sqrt(n)
-    else:
-        low = high = float("nan")
-    if bounds is not None and n > 1 or proportion:
-        low, high = max(low, bounds[0]), min(high, bounds[1])
-    return {"mean": mean * scale, "ci95": [low * scale, high * scale], "n": n, "scale": scale}
-
-
-def summarize_metrics(rows: Iterable[dict]) -> dict:
-    """Per metric over every (image, target) of ok rows that carry metrics."""
-    values: dict[str, list[float]] = {m: [] for m in METRICS}
-    for row in rows:
-        if row.get("status") == "ok" and row.get("metrics"):
-            for metric in METRICS:
-                values[metric] += [v for v in row["metrics"].get(metric, []) if math.isfinite(v)]
-    scales = {"average_drop": 100.0, "increase_in_confidence": 100.0, "insertion": 1.0, "deletion": 1.0}
-    return {m: _interval(v, scales[m], bounds=(0.0, 1.0), proportion=m == "increase_in_confidence")
-            for m, v in values.items() if v}
-
-
 class _Display:
     """One bar over images (tqdm where installed) and, when verbose, one line per image."""
 
     def __init__(self, total: int, progress, verbose: bool):
-        from .progress import make_bar, wanted
-
         self.verbose = verbose
         self.done = 0
         show = progress if progress is not None else (sys.stderr.isatty() and total > 1)
@@ -240,7 +150,7 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
 
     manifest = _manifest.Manifest(out)
     done, kept = manifest.prepare((i.key for i in items), config.identity(), overwrite)
-    _images.remove_temporaries(out)
+    _files.remove_temporaries(out)
     todo = [item for item in items if item.key not in done]
 
     # The backend and its size; workers x model threads <= cores.
@@ -298,7 +208,7 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
     finally:
         display.close()
         manifest.close()
-        _images.remove_temporaries(out)
+        _files.remove_temporaries(out)
         if started_ray:
             import ray
 
@@ -307,23 +217,5 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
     summary.seconds = time.perf_counter() - started
     wanted_keys = {item.key for item in items}
     summary.metrics = summarize_metrics(row for key, row in rows.items() if key in wanted_keys) if metrics else {}
-    document = {"images": summary.total, "ok": summary.ok, "failed": summary.failed, "skipped": summary.skipped,
-                "seconds": round(summary.seconds, 3), "backend": backend, "workers": count,
-                "images_per_second": round((summary.ok + summary.failed) / summary.seconds, 4)
-                if summary.seconds > 0 else None,
-                "metrics": summary.metrics}
-    _images.write_bytes(out / SUMMARY_NAME, (json.dumps(document, indent=2) + "\n").encode())
+    write_summary(summary)
     return summary
-
-
-def metrics_table(metrics: dict) -> str:
-    """The printed table: mean and 95% interval per metric."""
-    names = {"average_drop": "Average Drop (%)", "increase_in_confidence": "Increase in Confidence (%)",
-             "insertion": "Insertion AUC", "deletion": "Deletion AUC"}
-    lines = [f"{'metric':28s} {'mean':>9s}   95% interval        n"]
-    for metric, value in metrics.items():
-        low, high = value["ci95"]
-        digits = 2 if value["scale"] != 1 else 4
-        lines.append(f"{names[metric]:28s} {value['mean']:9.{digits}f}   [{low:.{digits}f}, {high:.{digits}f}]"
-                     f"  {value['n']:>5d}")
-    return "\n".join(lines)

@@ -8,7 +8,7 @@ TensorFlow "SAME" padding (asymmetric at stride 2), and batch norm uses TF's eps
 The ONNX file uses only Conv, Clip (attribute form, opset 10, so OpenCV 4.6's importer accepts it),
 Add, GlobalAveragePool, Flatten and Gemm, with batch norm folded into the convolutions.
 
-    python -m scorecam._lite0 OUT.onnx [WEIGHTS.pth]
+    python -m scorecam.models._lite0 OUT.onnx [WEIGHTS.pth]
 """
 
 import collections
@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from ._deps import REQUIREMENTS, require
+from .._deps import REQUIREMENTS, require
 
 INPUT = "input"
 OUTPUT = "logits"
@@ -291,5 +291,5 @@ def labels():
 
 if __name__ == "__main__":
     if len(sys.argv) not in (2, 3):
-        sys.exit("usage: python -m scorecam._lite0 OUT.onnx [WEIGHTS.pth]")
+        sys.exit("usage: python -m scorecam.models._lite0 OUT.onnx [WEIGHTS.pth]")
     build_onnx(sys.argv[2] if len(sys.argv) == 3 else find_weights(), sys.argv[1])

@@ -13,7 +13,7 @@ import os
 import pathlib
 from typing import Iterable
 
-from ._images import write_bytes
+from ._files import write_bytes
 
 NAME = "manifest.jsonl"
 
