@@ -225,10 +225,12 @@ public func scorecam_explainer_get_map_size(_ mapH: UnsafeMutablePointer<Int64>?
     let handle = ExplainerHandle.from(explainer)
     return exported(handle) { () throws(ABIError) in
         let (mapH, mapW) = (try required(mapH, "map_h"), try required(mapW, "map_w"))
-        let atActivations = try required(handle, "explainer").parameters.mapAtActivationSize
-        let size = atActivations ? (try positive(ah, "ah"), try positive(aw, "aw")) : (try positive(h, "h"), try positive(w, "w"))
-        mapH.pointee = Int64(size.0)
-        mapW.pointee = Int64(size.1)
+        // Only the pair the maps take is checked: the other may be anything.
+        let chosen = try required(handle, "explainer").parameters.mapSize(
+            input: [(h, "h"), (w, "w")], activations: [(ah, "ah"), (aw, "aw")])
+        let size = try chosen.map { (value, name) throws(ABIError) in try positive(value, name) }
+        mapH.pointee = Int64(size[0])
+        mapW.pointee = Int64(size[1])
     }
 }
 
@@ -253,7 +255,7 @@ public func scorecam_explainer_compute(
         let (k, ah, aw) = (try positive(k, "k"), try positive(ah, "ah"), try positive(aw, "aw"))
         _ = try elementCount([b, c, h, w], "the input")
         _ = try elementCount([b, k, ah, aw], "the activations")
-        let mapSize = handle.parameters.mapAtActivationSize ? (ah, aw) : (h, w)
+        let mapSize = handle.parameters.mapSize(input: (h, w), activations: (ah, aw))
         let mapsNeeded = try elementCount([b, numTargets, mapSize.0, mapSize.1], "the maps")
         // Before the targets are read: num_targets may be what overflows the maps buffer.
         guard clampedCapacity(mapsCapacity) >= mapsNeeded else {

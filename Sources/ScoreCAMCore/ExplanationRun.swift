@@ -38,7 +38,7 @@ public struct ExplanationRun {
 
     /// The size of one map: the input's, or the activations' (torchcam).
     public var mapSize: (h: Int, w: Int) {
-        parameters.mapAtActivationSize ? (activations.h, activations.w) : (input.h, input.w)
+        parameters.mapSize(input: (h: input.h, w: input.w), activations: (h: activations.h, w: activations.w))
     }
 
     /// Floats `run` writes: images x targets x map height x map width (Int.max if that overflows).
