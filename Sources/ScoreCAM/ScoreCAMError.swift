@@ -3,7 +3,25 @@ import ScoreCAMCore
 /// Why a call failed: the same kinds and messages as the C ABI's statuses.
 public struct ScoreCAMError: Error, CustomStringConvertible {
     /// The kind of failure (`SCORECAM_E_*` in C).
-    public typealias Code = EngineError.Kind
+    public enum Code: Sendable, Equatable {
+        case invalidArgument, shape, nonFinite, bufferTooSmall, callback, cancelled, degenerate,
+             outOfMemory
+
+        /// The engine's kind under this module's name: a total map, so a new engine kind does not
+        /// compile until it has a code here.
+        init(_ kind: EngineError.Kind) {
+            switch kind {
+            case .invalidArgument: self = .invalidArgument
+            case .shape: self = .shape
+            case .nonFinite: self = .nonFinite
+            case .bufferTooSmall: self = .bufferTooSmall
+            case .callback: self = .callback
+            case .cancelled: self = .cancelled
+            case .degenerate: self = .degenerate
+            case .outOfMemory: self = .outOfMemory
+            }
+        }
+    }
 
     public let code: Code
     public let message: String
@@ -17,7 +35,7 @@ public struct ScoreCAMError: Error, CustomStringConvertible {
     }
 
     init(_ error: EngineError, underlying: (any Error)?) {
-        self.init(error.kind, error.message, underlying: error.kind == .callback ? underlying : nil)
+        self.init(Code(error.kind), error.message, underlying: error.kind == .callback ? underlying : nil)
     }
 
     public var description: String { message }

@@ -121,11 +121,11 @@ public struct Parameters: Equatable, Sendable {
 
     public init() {}
 
-    public static let presetNames = ["seed", "gradcam", "torchcam", "paper"]
+    package static let presetNames = ["seed", "gradcam", "torchcam", "paper"]
 
     /// Sets everything but the execution knobs (batch size, threads) to a named preset.
     /// Returns false for an unknown name.
-    public mutating func applyPreset(_ name: String) -> Bool {
+    package mutating func applyPreset(_ name: String) -> Bool {
         var preset = Parameters()
         switch name {
         case "seed":
