@@ -15,7 +15,7 @@ let package = Package(
     ],
     targets: [
         // Exposes include/scorecam.h to Swift (the header is a symlink to the public one).
-        .target(name: "CScoreCAM"),
+        .target(name: "_CScoreCAM"),
         // Pure Swift engine: no C types, no callbacks, no global state.
         .target(name: "ScoreCAMCore"),
         // The Swift API over the engine: no raw pointers, no unsafe flags.
@@ -23,7 +23,7 @@ let package = Package(
         // Thin ABI layer: exported functions, handles, statuses, callback adapters.
         .target(
             name: "ScoreCAMABI",
-            dependencies: ["CScoreCAM", "ScoreCAMCore"],
+            dependencies: ["_CScoreCAM", "ScoreCAMCore"],
             exclude: ["exports.map"],  // read by the linker, not compiled
             linkerSettings: [
                 .unsafeFlags([

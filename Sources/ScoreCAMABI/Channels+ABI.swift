@@ -1,4 +1,4 @@
-import CScoreCAM
+import _CScoreCAM
 import ScoreCAMCore
 
 // Explicit channels: the host's own channel choice, explained as given.

@@ -1,4 +1,4 @@
-import CScoreCAM
+import _CScoreCAM
 import ScoreCAMCore
 
 // Every function of include/scorecam.h, implemented with `@c @implementation` so the compiler
