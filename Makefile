@@ -15,7 +15,7 @@ PREFIX     ?= /usr/local
 BUILD      := build
 LIBDIR     := $(BUILD)/lib
 LIB        := $(LIBDIR)/libscorecam.so.$(VERSION)
-SWIFT_SRC  := Package.swift include/scorecam.h Sources/ScoreCAM/exports.map $(shell find Sources -name '*.swift' -o -name '*.c')
+SWIFT_SRC  := Package.swift include/scorecam.h Sources/ScoreCAMABI/exports.map $(shell find Sources -name '*.swift' -o -name '*.c')
 
 CC         ?= cc
 CXX        ?= c++
@@ -58,7 +58,7 @@ $(LIB): $(SWIFT_SRC)
 	swift build -c release -Xswiftc -static-stdlib
 	@mkdir -p $(LIBDIR)
 	@# Replace, never overwrite in place: a running process may have the old file mapped.
-	cp .build/release/libscorecam.so $@.tmp && mv -f $@.tmp $@
+	cp .build/release/libScoreCAMABI.so $@.tmp && mv -f $@.tmp $@
 	ln -sf libscorecam.so.$(VERSION) $(LIBDIR)/libscorecam.so.$(SOVERSION)
 	ln -sf libscorecam.so.$(SOVERSION) $(LIBDIR)/libscorecam.so
 
@@ -360,10 +360,10 @@ bench-dataset: python $(VENV)/.ray-deps
 SWIFT_CLANG  := $(dir $(shell readlink -f $$(command -v swift)))clang
 FUZZ_S       ?= 600
 FUZZ_TEST_S  ?= 60
-FUZZ_LIB     := .build-fuzz/release/libscorecam.so
+FUZZ_LIB     := .build-fuzz/release/libScoreCAMABI.so
 FUZZ_BIN     := $(BUILD)/fuzz/fuzz_abi
 FUZZ_FLAGS   := -timeout=30 -rss_limit_mb=3072 -malloc_limit_mb=2048 -max_len=4096 -print_final_stats=1
-TSAN_LIB     := .build-tsan/debug/libscorecam.so
+TSAN_LIB     := .build-tsan/debug/libScoreCAMABI.so
 # ThreadSanitizer's runtime intercepts libdispatch: the test links the toolchain's copy.
 SWIFT_RT_DIR := $(abspath $(dir $(SWIFT_CLANG))../lib/swift/linux)
 SOAK_ARGS    ?= 20000 5000
@@ -377,7 +377,7 @@ $(FUZZ_BIN): Tests/fuzz/fuzz_abi.c include/scorecam.h $(FUZZ_LIB)
 	@mkdir -p $(@D)
 	ln -sf $(abspath $(FUZZ_LIB)) $(@D)/libscorecam.so.0
 	$(SWIFT_CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fuse-ld=lld \
-	  -Iinclude $< -o $@ -L$(dir $(FUZZ_LIB)) -lscorecam -Wl,-rpath,$(abspath $(@D))
+	  -Iinclude $< -o $@ -L$(dir $(FUZZ_LIB)) -lScoreCAMABI -Wl,-rpath,$(abspath $(@D))
 
 test-fuzz: $(FUZZ_BIN)
 	@echo "[fuzz] replaying $$(ls Tests/fuzz/corpus/* Tests/fuzz/regressions/* | wc -l) committed inputs"
@@ -405,7 +405,7 @@ $(BUILD)/tests-tsan/%: Tests/c/%.c $(C_TEST_HDRS) $(TSAN_LIB)
 	@mkdir -p $(@D)
 	ln -sf $(abspath $(TSAN_LIB)) $(@D)/libscorecam.so.0
 	$(SWIFT_CLANG) $(STRICT_C) -g -O1 -fsanitize=thread -fuse-ld=lld -Iinclude $< -o $@ \
-	  -L$(dir $(TSAN_LIB)) -lscorecam -Wl,-rpath,$(abspath $(@D)) -L$(SWIFT_RT_DIR) -ldispatch -lBlocksRuntime \
+	  -L$(dir $(TSAN_LIB)) -lScoreCAMABI -Wl,-rpath,$(abspath $(@D)) -L$(SWIFT_RT_DIR) -ldispatch -lBlocksRuntime \
 	  -Wl,-rpath,$(SWIFT_RT_DIR) -lm -lpthread
 
 test-tsan: $(BUILD)/tests-tsan/test_churn $(BUILD)/tests-tsan/test_threads

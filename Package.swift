@@ -9,25 +9,25 @@ let package = Package(
     products: [
         // Swift users: `import ScoreCAM` (safe types, typed throws, closures).
         .library(name: "ScoreCAM", targets: ["ScoreCAM"]),
-        // Everyone else: libscorecam.so behind include/scorecam.h.
-        .library(name: "scorecam", type: .dynamic, targets: ["ScoreCAMABI"]),
+        // Everyone else: libscorecam.so behind include/scorecam.h. SwiftPM builds it as
+        // libScoreCAMABI.so; the Makefile installs it under the library's own name and soname.
+        .library(name: "ScoreCAMABI", type: .dynamic, targets: ["ScoreCAMABI"]),
     ],
     targets: [
         // Exposes include/scorecam.h to Swift (the header is a symlink to the public one).
-        .target(name: "CScoreCAM"),
+        .target(name: "_CScoreCAM"),
         // Pure Swift engine: no C types, no callbacks, no global state.
         .target(name: "ScoreCAMCore"),
         // The Swift API over the engine: no raw pointers, no unsafe flags.
-        .target(name: "ScoreCAM", dependencies: ["ScoreCAMCore"], path: "Sources/ScoreCAMSwift"),
+        .target(name: "ScoreCAM", dependencies: ["ScoreCAMCore"]),
         // Thin ABI layer: exported functions, handles, statuses, callback adapters.
         .target(
             name: "ScoreCAMABI",
-            dependencies: ["CScoreCAM", "ScoreCAMCore"],
-            path: "Sources/ScoreCAM",
+            dependencies: ["_CScoreCAM", "ScoreCAMCore"],
             exclude: ["exports.map"],  // read by the linker, not compiled
             linkerSettings: [
                 .unsafeFlags([
-                    "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/ScoreCAM/exports.map",
+                    "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/ScoreCAMABI/exports.map",
                     "-Xlinker", "-soname=libscorecam.so.0",
                 ]),
             ]

@@ -14,8 +14,8 @@ fail() { echo "test-sdist: $*" >&2; exit 1; }
 # 1. Contents: the package, the licence, and the library's sources under native/.
 tar -tzf "$sdist" > "$work/contents.txt"
 for member in setup.py pyproject.toml LICENSE PKG-INFO scorecam/_lib.py native/Package.swift native/Makefile \
-              native/LICENSE native/include/scorecam.h native/Sources/ScoreCAM/exports.map \
-              native/Sources/CScoreCAM/include/scorecam.h; do
+              native/LICENSE native/include/scorecam.h native/Sources/ScoreCAMABI/exports.map \
+              native/Sources/_CScoreCAM/include/scorecam.h; do
     grep -q "^scorecam-[0-9.]*/$member\$" "$work/contents.txt" || fail "$member missing from the sdist"
 done
 if grep -q '/\.build/\|/build/lib/' "$work/contents.txt"; then fail "build outputs in the sdist"; fi

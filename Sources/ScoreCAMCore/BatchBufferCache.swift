@@ -5,10 +5,10 @@
 /// every page) per buffer, and the unmap at its end. Kept here they are faulted in once, by the
 /// first run, and reused while they are large enough. The memory stays held until the owner
 /// (an explainer handle) goes away.
-public final class BatchBufferCache {
+package final class BatchBufferCache {
     private var buffers: [FloatBuffer] = []
 
-    public init() {}
+    package init() {}
 
     /// Two buffers of at least `floats` floats each: the kept ones if large enough, else new ones
     /// (the old ones are freed first, so the peak is never three buffers).
@@ -20,5 +20,5 @@ public final class BatchBufferCache {
     }
 
     /// Frees the kept buffers (the next run allocates again).
-    public func release() { buffers = [] }
+    package func release() { buffers = [] }
 }

@@ -1,17 +1,17 @@
 /// Why a run failed. The ABI layer maps each kind to a fixed status number.
-public struct EngineError: Error, Equatable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
+package struct EngineError: Error, Equatable, CustomStringConvertible {
+    package enum Kind: Sendable, Equatable {
         case invalidArgument, shape, nonFinite, bufferTooSmall, callback, cancelled, degenerate,
              outOfMemory
     }
 
-    public let kind: Kind
-    public let message: String
+    package let kind: Kind
+    package let message: String
 
-    public init(_ kind: Kind, _ message: String) {
+    package init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

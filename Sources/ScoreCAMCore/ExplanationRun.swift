@@ -16,18 +16,18 @@ public struct ImageDetails: Equatable, Sendable {
 /// Streaming: masked images exist only inside two batch buffers (see ForwardPipeline); channel
 /// maps are summed at activation resolution and upsampled once per target at the end, which is
 /// exact because upsampling is linear.
-public struct ExplanationRun {
-    public let parameters: Parameters
-    public let input: TensorView
-    public let activations: TensorView
-    public let targets: [Int]
-    public let numTargets: Int
+package struct ExplanationRun {
+    package let parameters: Parameters
+    package let input: TensorView
+    package let activations: TensorView
+    package let targets: [Int]
+    package let numTargets: Int
     /// Where the batch buffers are kept between runs (nil: allocated for each run).
-    public var batchBuffers: BatchBufferCache?
+    package var batchBuffers: BatchBufferCache?
     /// Channels chosen by the host, explained as given for every image instead of `selection`.
-    public var explicitChannels: [Int]? = nil
+    package var explicitChannels: [Int]? = nil
 
-    public init(parameters: Parameters, input: TensorView, activations: TensorView,
+    package init(parameters: Parameters, input: TensorView, activations: TensorView,
                 targets: [Int], numTargets: Int) {
         self.parameters = parameters
         self.input = input
@@ -37,12 +37,12 @@ public struct ExplanationRun {
     }
 
     /// The size of one map: the input's, or the activations' (torchcam).
-    public var mapSize: (h: Int, w: Int) {
-        parameters.mapAtActivationSize ? (activations.h, activations.w) : (input.h, input.w)
+    package var mapSize: (h: Int, w: Int) {
+        parameters.mapSize(input: (h: input.h, w: input.w), activations: (h: activations.h, w: activations.w))
     }
 
     /// Floats `run` writes: images x targets x map height x map width (Int.max if that overflows).
-    public var mapsCount: Int {
+    package var mapsCount: Int {
         (try? Sizes.product([input.n, numTargets, mapSize.h, mapSize.w], elementSize: 4, "the maps")) ?? Int.max
     }
 
@@ -51,7 +51,7 @@ public struct ExplanationRun {
     private static let chunkScores = 1 << 20
 
     /// Writes the maps and returns the per-image details. On error, `maps` is untouched.
-    public func run(host: some ModelHost, maps: UnsafeMutablePointer<Float>,
+    package func run(host: some ModelHost, maps: UnsafeMutablePointer<Float>,
                     mapsCapacity: Int) throws(EngineError) -> [ImageDetails] {
         let activationMagnitude = try validate(host: host, mapsCapacity: mapsCapacity)
         let adaptive = parameters.adaptiveTolerance > 0

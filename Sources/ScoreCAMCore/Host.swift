@@ -1,9 +1,9 @@
 /// A read-only NCHW float32 tensor owned by the caller.
-public struct TensorView: @unchecked Sendable {
-    public let data: UnsafePointer<Float>
-    public let n: Int, c: Int, h: Int, w: Int
+package struct TensorView: @unchecked Sendable {
+    package let data: UnsafePointer<Float>
+    package let n: Int, c: Int, h: Int, w: Int
 
-    public init(_ data: UnsafePointer<Float>, _ n: Int, _ c: Int, _ h: Int, _ w: Int) {
+    package init(_ data: UnsafePointer<Float>, _ n: Int, _ c: Int, _ h: Int, _ w: Int) {
         self.data = data
         self.n = n
         self.c = c
@@ -11,9 +11,9 @@ public struct TensorView: @unchecked Sendable {
         self.w = w
     }
 
-    public var planeSize: Int { h * w }
-    public var imageSize: Int { c * h * w }
-    public var count: Int { n * c * h * w }
+    package var planeSize: Int { h * w }
+    package var imageSize: Int { c * h * w }
+    package var count: Int { n * c * h * w }
 
     /// Channel `channel` of image `image`: h * w contiguous floats.
     func plane(_ image: Int, _ channel: Int) -> UnsafePointer<Float> {
@@ -23,7 +23,7 @@ public struct TensorView: @unchecked Sendable {
 
 /// The model side of a run, implemented by whoever embeds the engine (the C ABI layer, a test).
 /// The engine calls every method on the thread that called `ExplanationRun.run`.
-public protocol ModelHost {
+package protocol ModelHost {
     /// Length of one output row.
     var outputDim: Int { get }
     /// Runs `count` images (count x c x h x w) and writes count x outputDim floats.
@@ -46,12 +46,12 @@ public protocol ModelHost {
 }
 
 extension ModelHost {
-    public var scoresTargets: Bool { false }
-    public func score(_ outputs: UnsafePointer<Float>, count: Int, targets: [Int], numTargets: Int,
+    package var scoresTargets: Bool { false }
+    package func score(_ outputs: UnsafePointer<Float>, count: Int, targets: [Int], numTargets: Int,
                       scores: UnsafeMutablePointer<Float>) throws(EngineError) {}
-    public func progress(done: Int, total: Int) -> Bool { true }
-    public var takesMasks: Bool { false }
-    public func forwardMasks(_ masks: UnsafePointer<Float>, images: [Int], input: TensorView,
+    package func progress(done: Int, total: Int) -> Bool { true }
+    package var takesMasks: Bool { false }
+    package func forwardMasks(_ masks: UnsafePointer<Float>, images: [Int], input: TensorView,
                              outputs: UnsafeMutablePointer<Float>) throws(EngineError) {
         throw EngineError(.invalidArgument, "this model host does not take masks")
     }

@@ -188,7 +188,7 @@ func requireSafeMasking(inputMagnitude: Float, parameters: Parameters) throws(En
 /// Writes the masks of `channels` (channels.count x h x w), or with `input` the masked images
 /// (channels.count x c x h x w), exactly as a Score-CAM run builds them. For inspection only: this
 /// materialises what a run never holds at once.
-public func renderMasks(parameters: Parameters, input: TensorView?, size: (h: Int, w: Int),
+package func renderMasks(parameters: Parameters, input: TensorView?, size: (h: Int, w: Int),
                         activations: TensorView, channels: [Int], into out: UnsafeMutablePointer<Float>) throws(EngineError) {
     try parameters.validate()
     guard activations.n == 1 else { throw EngineError(.shape, "masks are rendered for one image at a time") }

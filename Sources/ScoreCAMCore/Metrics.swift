@@ -70,14 +70,14 @@ struct MetricBuilder: BatchBuilder {
 }
 
 /// Evaluates maps (images x targets x mh x mw, as `ExplanationRun.run` wrote them) of `input`.
-public struct Evaluation {
-    public let parameters: Parameters
-    public let input: TensorView
+package struct Evaluation {
+    package let parameters: Parameters
+    package let input: TensorView
     /// n = images, c = targets, h x w = the maps' size.
-    public let maps: TensorView
-    public let targets: [Int]
+    package let maps: TensorView
+    package let targets: [Int]
 
-    public init(parameters: Parameters, input: TensorView, maps: TensorView, targets: [Int]) {
+    package init(parameters: Parameters, input: TensorView, maps: TensorView, targets: [Int]) {
         self.parameters = parameters
         self.input = input
         self.maps = maps
@@ -100,7 +100,7 @@ public struct Evaluation {
     /// The work items (the originals, then the baselines for insertion/deletion, then every
     /// perturbation of every map) are computed from their index, a chunk at a time; of a
     /// perturbation only its own target's score is kept.
-    public func run(_ metric: Metric, host: some ModelHost) throws(EngineError) -> [Double] {
+    package func run(_ metric: Metric, host: some ModelHost) throws(EngineError) -> [Double] {
         try validate(host: host)
         let numTargets = maps.c, n = input.n
         let counts = self.counts

@@ -1,5 +1,5 @@
 /// What values a parameter takes.
-public enum ParameterKind: Int, Sendable {
+package enum ParameterKind: Int, Sendable {
     /// A whole number in [minimum, maximum].
     case integer = 0
     /// 0 or 1.
@@ -12,22 +12,22 @@ public enum ParameterKind: Int, Sendable {
 
 /// One row of the parameter table: the single description of a parameter (its number, name, kind,
 /// range and default) that the C ABI's set/get, its query calls and the core's validation all use.
-public struct ParameterInfo: Sendable {
+package struct ParameterInfo: Sendable {
     /// The number of SCORECAM_PARAM_<name> (fixed forever).
-    public let id: Int
+    package let id: Int
     /// The name without the SCORECAM_PARAM_ prefix, e.g. "BATCH_SIZE".
-    public let name: String
-    public let kind: ParameterKind
-    public let minimum: Double
-    public let maximum: Double
+    package let name: String
+    package let kind: ParameterKind
+    package let minimum: Double
+    package let maximum: Double
     let read: @Sendable (Parameters) -> Double
     let write: @Sendable (inout Parameters, Double) -> Void
 
     /// The value of a fresh `Parameters()` (the "seed" preset).
-    public var defaultValue: Double { read(Parameters()) }
+    package var defaultValue: Double { read(Parameters()) }
 
     /// Throws `.invalidArgument` unless `value` is one this parameter takes.
-    public func check(_ value: Double) throws(EngineError) {
+    package func check(_ value: Double) throws(EngineError) {
         let name = "SCORECAM_PARAM_\(self.name)"
         guard value.isFinite else { throw EngineError(.invalidArgument, "\(name): \(value) is not finite") }
         guard kind == .real || value.rounded() == value else {
@@ -80,7 +80,7 @@ private let anyFloat = -Double(Float.greatestFiniteMagnitude)...Double(Float.gre
 
 extension Parameters {
     /// Every parameter, once, in the order of their numbers.
-    public static let table: [ParameterInfo] = [
+    package static let table: [ParameterInfo] = [
         integer(1, "BATCH_SIZE", 1...countLimit, \.batchSize),
         choice(2, "UPSAMPLE", \.upsample),
         choice(3, "SELECTION", \.selection),
@@ -116,7 +116,7 @@ extension Parameters {
     ]
 
     /// The table row of parameter number `id`.
-    public static func info(_ id: Int) -> ParameterInfo? {
+    package static func info(_ id: Int) -> ParameterInfo? {
         table.first { $0.id == id }
     }
 
@@ -126,20 +126,20 @@ extension Parameters {
     }
 
     /// Sets parameter number `id`; on error nothing changes.
-    public mutating func set(_ id: Int, _ value: Double) throws(EngineError) {
+    package mutating func set(_ id: Int, _ value: Double) throws(EngineError) {
         let info = try Self.row(id)
         try info.check(value)
         info.write(&self, value)
     }
 
     /// The value of parameter number `id`.
-    public func value(_ id: Int) throws(EngineError) -> Double {
+    package func value(_ id: Int) throws(EngineError) -> Double {
         try Self.row(id).read(self)
     }
 
     /// Throws `.invalidArgument` naming the first parameter outside its range: every entry point
     /// (the C ABI, a Swift caller setting fields directly) gets the same errors.
-    public func validate() throws(EngineError) {
+    package func validate() throws(EngineError) {
         for info in Self.table { try info.check(info.read(self)) }
     }
 }

@@ -121,11 +121,11 @@ public struct Parameters: Equatable, Sendable {
 
     public init() {}
 
-    public static let presetNames = ["seed", "gradcam", "torchcam", "paper"]
+    package static let presetNames = ["seed", "gradcam", "torchcam", "paper"]
 
     /// Sets everything but the execution knobs (batch size, threads) to a named preset.
     /// Returns false for an unknown name.
-    public mutating func applyPreset(_ name: String) -> Bool {
+    package mutating func applyPreset(_ name: String) -> Bool {
         var preset = Parameters()
         switch name {
         case "seed":
@@ -187,4 +187,12 @@ public struct Parameters: Equatable, Sendable {
     /// The unmasked input's score is needed only where it changes the result: softmax over
     /// channels is invariant to subtracting one number from every score.
     var needsBaseScore: Bool { subtractBase && weighting != .softmax }
+
+    /// The size of one map: the input's, or with `mapAtActivationSize` the activations' (torchcam).
+    /// The one statement of that rule: the run, the C ABI (its size query and its maps-buffer
+    /// check) and the Swift API all ask here. Generic so a caller can pass sizes it has not
+    /// checked yet and check only the one that counts.
+    package func mapSize<Size>(input: Size, activations: Size) -> Size {
+        mapAtActivationSize ? activations : input
+    }
 }

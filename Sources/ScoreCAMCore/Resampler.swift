@@ -53,12 +53,12 @@ struct AxisTable: Sendable {
 
 /// Resizes h x w planes to H x W in two separable passes through a scratch plane: rows first
 /// (h x W scratch) unless columns first (H x w) needs less scratch.
-public struct Resampler: Sendable {
-    public let inHeight: Int, inWidth: Int, outHeight: Int, outWidth: Int
+package struct Resampler: Sendable {
+    package let inHeight: Int, inWidth: Int, outHeight: Int, outWidth: Int
     let rows: AxisTable
     let columns: AxisTable
 
-    public init(from inSize: (h: Int, w: Int), to outSize: (h: Int, w: Int), mode: UpsampleMode) {
+    package init(from inSize: (h: Int, w: Int), to outSize: (h: Int, w: Int), mode: UpsampleMode) {
         inHeight = inSize.h
         inWidth = inSize.w
         outHeight = outSize.h
@@ -73,7 +73,7 @@ public struct Resampler: Sendable {
     var verticalFirst: Bool { product(outHeight, inWidth) < product(inHeight, outWidth) }
 
     /// Floats of scratch that `resize` needs (Int.max when that overflows: no allocation succeeds).
-    public var scratchCount: Int { verticalFirst ? product(outHeight, inWidth) : product(inHeight, outWidth) }
+    package var scratchCount: Int { verticalFirst ? product(outHeight, inWidth) : product(inHeight, outWidth) }
 
     private func product(_ a: Int, _ b: Int) -> Int {
         let (count, overflow) = a.multipliedReportingOverflow(by: b)
@@ -84,7 +84,7 @@ public struct Resampler: Sendable {
     /// (its min and max, for the masks' normalization: found in the vertical pass when that
     /// pass comes last, the usual case).
     @discardableResult
-    public func resize(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
+    package func resize(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
                        scratch: UnsafeMutablePointer<Float>) -> (lo: Float, hi: Float) {
         if verticalFirst {
             _ = resizeColumns(src, width: inWidth, into: scratch)

@@ -7,10 +7,10 @@ import Darwin
 /// Overflow-checked size arithmetic and memory bounds, in one place: every count or byte size the
 /// engine derives from a caller's dimensions or parameters goes through here, so an overflow or an
 /// impossible size is an error the caller gets back, never a trap.
-public enum Sizes {
+package enum Sizes {
     /// The product of `factors` (each >= 0), or `.shape` naming `what` when it overflows or its
     /// byte size (`elementSize` bytes each) does.
-    public static func product(_ factors: [Int], elementSize: Int = 1,
+    package static func product(_ factors: [Int], elementSize: Int = 1,
                                _ what: @autoclosure () -> String) throws(EngineError) -> Int {
         var total = 1
         for factor in factors + [elementSize] {
@@ -25,20 +25,20 @@ public enum Sizes {
     }
 
     /// The bytes of the product of `factors` elements of `elementSize` bytes, or `.shape` when it overflows.
-    public static func bytes(_ factors: [Int], elementSize: Int,
+    package static func bytes(_ factors: [Int], elementSize: Int,
                              _ what: @autoclosure () -> String) throws(EngineError) -> Int {
         try product(factors, elementSize: elementSize, what()) * elementSize
     }
 
     /// a + b, or `.shape` naming `what` when it overflows.
-    public static func sum(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws(EngineError) -> Int {
+    package static func sum(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws(EngineError) -> Int {
         let (total, overflow) = a.addingReportingOverflow(b)
         guard !overflow else { throw EngineError(.shape, "\(what()) overflows (\(a) + \(b))") }
         return total
     }
 
     /// The machine's physical memory in bytes (Int.max if unknown).
-    public static let physicalMemory: Int = {
+    package static let physicalMemory: Int = {
         let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
         guard pages > 0, pageSize > 0 else { return Int.max }
         let (bytes, overflow) = pages.multipliedReportingOverflow(by: pageSize)
@@ -47,7 +47,7 @@ public enum Sizes {
 
     /// Throws `.outOfMemory` when a run would need more than the machine's physical memory: such an
     /// allocation may succeed (overcommit) and then get the process killed when touched.
-    public static func requireAffordable(bytes: Int, _ what: @autoclosure () -> String) throws(EngineError) {
+    package static func requireAffordable(bytes: Int, _ what: @autoclosure () -> String) throws(EngineError) {
         guard bytes <= physicalMemory else {
             throw EngineError(.outOfMemory, "\(what()) needs \(bytes) bytes, more than the \(physicalMemory) bytes of memory this machine has")
         }

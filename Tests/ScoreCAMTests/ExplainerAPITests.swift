@@ -114,6 +114,7 @@ func seedReference(_ model: LinearModel, target: Int) -> [Float] {
         explainer.parameters = explainer.parameters.applying(.seed)
         #expect(explainer.parameters.batchSize == 2)
         #expect(!explainer.parameters.normalizeMaskFirst)
+        // presetNames is `package` (not what users see): this test target is in the same package.
         #expect(Preset.allCases.map(\.rawValue) == Parameters.presetNames)
     }
 

@@ -50,7 +50,7 @@ public final class Explainer {
     public func mapSize(input: Tensor, activations: Tensor) throws(ScoreCAMError) -> (height: Int, width: Int) {
         let (_, _, h, w) = try input.nchw("the input")
         let (_, _, ah, aw) = try activations.nchw("the activations")
-        return parameters.mapAtActivationSize ? (ah, aw) : (h, w)
+        return parameters.mapSize(input: (height: h, width: w), activations: (height: ah, width: aw))
     }
 
     /// Explains each image for each target from one set of masked forward passes.

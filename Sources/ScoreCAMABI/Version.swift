@@ -1,4 +1,4 @@
-import CScoreCAM
+import _CScoreCAM
 
 /// The version comes from include/scorecam.h alone (SCORECAM_VERSION_*), the project's one source:
 /// the Makefile, the Python package and the C++ wrapper read the same macros.

@@ -1,4 +1,4 @@
-import CScoreCAM
+import _CScoreCAM
 import ScoreCAMCore
 
 /// A failure at the ABI boundary: the status returned to C and the message stored for it.

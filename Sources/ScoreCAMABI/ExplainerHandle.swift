@@ -1,4 +1,4 @@
-import CScoreCAM
+import _CScoreCAM
 import ScoreCAMCore
 
 /// What a `scorecam_explainer *` points to: parameters, registered callbacks, the last error and

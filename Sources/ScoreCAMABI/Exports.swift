@@ -1,4 +1,4 @@
-import CScoreCAM
+import _CScoreCAM
 import ScoreCAMCore
 
 // Every function of include/scorecam.h, implemented with `@c @implementation` so the compiler
@@ -6,19 +6,23 @@ import ScoreCAMCore
 // engine calls, statuses and messages out.
 
 /// Runs the body of an exported call: on success clears the handle's message, on failure stores it
-/// on the handle and the thread and returns the status.
-func exported(_ handle: ExplainerHandle? = nil, _ body: () throws -> Void) -> Int32 {
+/// on the handle and the thread and returns the status. Bodies throw only ABIError (engine calls go
+/// through `engine`), so every failure has its status without a cast.
+func exported(_ handle: ExplainerHandle? = nil, _ body: () throws(ABIError) -> Void) -> Int32 {
     do {
         try body()
         handle?.message.set(nil)
         return SCORECAM_OK.rawValue
     } catch {
-        // Bodies throw only ABIError or EngineError.
-        let failure = (error as? ABIError) ?? ABIError(error as! EngineError)
-        handle?.message.set(failure.message)
-        ThreadMessage.set(failure.message)
-        return failure.status.rawValue
+        handle?.message.set(error.message)
+        ThreadMessage.set(error.message)
+        return error.status.rawValue
     }
+}
+
+/// Runs an engine call; its EngineError becomes the matching ABIError.
+func engine<T>(_ body: () throws(EngineError) -> T) throws(ABIError) -> T {
+    do { return try body() } catch { throw ABIError(error) }
 }
 
 func required<T>(_ pointer: T?, _ name: String) throws(ABIError) -> T {
@@ -34,7 +38,7 @@ private func positive(_ value: Int64, _ name: String,
 }
 
 private func elementCount(_ dims: [Int], _ what: String) throws(ABIError) -> Int {
-    do { return try Sizes.product(dims, elementSize: MemoryLayout<Float>.stride, what) } catch { throw ABIError(error) }
+    try engine { () throws(EngineError) in try Sizes.product(dims, elementSize: MemoryLayout<Float>.stride, what) }
 }
 
 /// A size_t count: Swift sees one above INT64_MAX as negative; no such count can be honest.
@@ -92,7 +96,7 @@ public func scorecam_last_error() -> UnsafePointer<CChar>? {
 
 @c @implementation
 public func scorecam_explainer_create(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    exported {
+    exported { () throws(ABIError) in
         let out = try required(out, "out")
         out.pointee = OpaquePointer(Unmanaged.passRetained(ExplainerHandle()).toOpaque())
     }
@@ -115,7 +119,7 @@ public func scorecam_explainer_last_error(_ explainer: OpaquePointer?) -> Unsafe
 public func scorecam_explainer_set_forward(_ explainer: OpaquePointer?, _ fn: scorecam_forward_fn?,
                                            _ outputDim: Int64, _ userData: UnsafeMutableRawPointer?) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
-    return exported(handle) {
+    return exported(handle) { () throws(ABIError) in
         let handle = try required(handle, "explainer")
         guard let fn else {
             handle.forward = nil
@@ -129,7 +133,7 @@ public func scorecam_explainer_set_forward(_ explainer: OpaquePointer?, _ fn: sc
 public func scorecam_explainer_set_masks_forward(_ explainer: OpaquePointer?, _ fn: scorecam_masks_forward_fn?,
                                                  _ outputDim: Int64, _ userData: UnsafeMutableRawPointer?) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
-    return exported(handle) {
+    return exported(handle) { () throws(ABIError) in
         let handle = try required(handle, "explainer")
         guard let fn else {
             handle.masksForward = nil
@@ -143,7 +147,7 @@ public func scorecam_explainer_set_masks_forward(_ explainer: OpaquePointer?, _ 
 public func scorecam_explainer_set_scoring(_ explainer: OpaquePointer?, _ fn: scorecam_scoring_fn?,
                                            _ userData: UnsafeMutableRawPointer?) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
-    return exported(handle) {
+    return exported(handle) { () throws(ABIError) in
         try required(handle, "explainer").scoring = fn.map { ($0, userData) }
     }
 }
@@ -152,7 +156,7 @@ public func scorecam_explainer_set_scoring(_ explainer: OpaquePointer?, _ fn: sc
 public func scorecam_explainer_set_progress(_ explainer: OpaquePointer?, _ fn: scorecam_progress_fn?,
                                             _ userData: UnsafeMutableRawPointer?) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
-    return exported(handle) {
+    return exported(handle) { () throws(ABIError) in
         try required(handle, "explainer").progress = fn.map { ($0, userData) }
     }
 }
@@ -162,7 +166,7 @@ public func scorecam_explainer_set_progress(_ explainer: OpaquePointer?, _ fn: s
 @c @implementation
 public func scorecam_explainer_set_param(_ explainer: OpaquePointer?, _ param: Int32, _ value: Double) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
-    return exported(handle) {
+    return exported(handle) { () throws(ABIError) in
         try required(handle, "explainer").parameters.set(param, value)
     }
 }
@@ -171,7 +175,7 @@ public func scorecam_explainer_set_param(_ explainer: OpaquePointer?, _ param: I
 public func scorecam_explainer_get_param(_ out: UnsafeMutablePointer<Double>?, _ explainer: OpaquePointer?,
                                          _ param: Int32) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
-    return exported(handle) {
+    return exported(handle) { () throws(ABIError) in
         let out = try required(out, "out")
         out.pointee = try required(handle, "explainer").parameters.get(param)
     }
@@ -187,7 +191,7 @@ public func scorecam_param_info(_ param: UnsafeMutablePointer<Int32>?, _ name: U
                                 _ kind: UnsafeMutablePointer<Int32>?, _ min: UnsafeMutablePointer<Double>?,
                                 _ max: UnsafeMutablePointer<Double>?, _ defaultValue: UnsafeMutablePointer<Double>?,
                                 _ index: Int) -> Int32 {
-    exported {
+    exported { () throws(ABIError) in
         guard index >= 0, index < Parameters.table.count else {
             throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "parameter index \(UInt(bitPattern: index)) is outside 0..<\(Parameters.table.count)")
         }
@@ -204,7 +208,7 @@ public func scorecam_param_info(_ param: UnsafeMutablePointer<Int32>?, _ name: U
 @c @implementation
 public func scorecam_explainer_set_preset(_ explainer: OpaquePointer?, _ name: UnsafePointer<CChar>?) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
-    return exported(handle) {
+    return exported(handle) { () throws(ABIError) in
         let handle = try required(handle, "explainer")
         let name = String(cString: try required(name, "name"))
         guard handle.parameters.applyPreset(name) else {
@@ -219,12 +223,14 @@ public func scorecam_explainer_get_map_size(_ mapH: UnsafeMutablePointer<Int64>?
                                             _ explainer: OpaquePointer?, _ h: Int64, _ w: Int64,
                                             _ ah: Int64, _ aw: Int64) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
-    return exported(handle) {
+    return exported(handle) { () throws(ABIError) in
         let (mapH, mapW) = (try required(mapH, "map_h"), try required(mapW, "map_w"))
-        let atActivations = try required(handle, "explainer").parameters.mapAtActivationSize
-        let size = atActivations ? (try positive(ah, "ah"), try positive(aw, "aw")) : (try positive(h, "h"), try positive(w, "w"))
-        mapH.pointee = Int64(size.0)
-        mapW.pointee = Int64(size.1)
+        // Only the pair the maps take is checked: the other may be anything.
+        let chosen = try required(handle, "explainer").parameters.mapSize(
+            input: [(h, "h"), (w, "w")], activations: [(ah, "ah"), (aw, "aw")])
+        let size = try chosen.map { (value, name) throws(ABIError) in try positive(value, name) }
+        mapH.pointee = Int64(size[0])
+        mapW.pointee = Int64(size[1])
     }
 }
 
@@ -238,7 +244,7 @@ public func scorecam_explainer_compute(
     _ targets: UnsafePointer<Int64>?, _ numTargets: Int
 ) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
-    return exported(handle) {
+    return exported(handle) { () throws(ABIError) in
         let handle = try required(handle, "explainer")
         handle.details = nil
         let maps = try required(maps, "maps")
@@ -249,7 +255,7 @@ public func scorecam_explainer_compute(
         let (k, ah, aw) = (try positive(k, "k"), try positive(ah, "ah"), try positive(aw, "aw"))
         _ = try elementCount([b, c, h, w], "the input")
         _ = try elementCount([b, k, ah, aw], "the activations")
-        let mapSize = handle.parameters.mapAtActivationSize ? (ah, aw) : (h, w)
+        let mapSize = handle.parameters.mapSize(input: (h, w), activations: (ah, aw))
         let mapsNeeded = try elementCount([b, numTargets, mapSize.0, mapSize.1], "the maps")
         // Before the targets are read: num_targets may be what overflows the maps buffer.
         guard clampedCapacity(mapsCapacity) >= mapsNeeded else {
@@ -264,7 +270,9 @@ public func scorecam_explainer_compute(
             numTargets: numTargets)
         run.batchBuffers = handle.batchBuffers
         run.explicitChannels = handle.explicitChannels
-        let images = try run.run(host: host, maps: maps, mapsCapacity: clampedCapacity(mapsCapacity))
+        let images = try engine { () throws(EngineError) in
+            try run.run(host: host, maps: maps, mapsCapacity: clampedCapacity(mapsCapacity))
+        }
         handle.details = (images, numTargets)
     }
 }
@@ -286,7 +294,7 @@ public func scorecam_explainer_get_detail_counts(_ numChannels: UnsafeMutablePoi
                                                  _ numTargets: UnsafeMutablePointer<Int>?,
                                                  _ explainer: OpaquePointer?, _ image: Int64) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
-    return exported(handle) {
+    return exported(handle) { () throws(ABIError) in
         let (numChannels, numTargets) = (try required(numChannels, "num_channels"), try required(numTargets, "num_targets"))
         let (image, targets) = try details(handle, image)
         numChannels.pointee = image.channels.count
@@ -301,7 +309,7 @@ public func scorecam_explainer_get_details(
     _ capacity: Int, _ explainer: OpaquePointer?, _ image: Int64
 ) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
-    return exported(handle) {
+    return exported(handle) { () throws(ABIError) in
         let (image, _) = try details(handle, image)
         let capacity = clampedCapacity(capacity)
         guard capacity >= image.channels.count else {
@@ -324,7 +332,7 @@ public func scorecam_explainer_make_masks(
     _ channels: UnsafePointer<Int64>?, _ numChannels: Int
 ) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
-    return exported(handle) {
+    return exported(handle) { () throws(ABIError) in
         let handle = try required(handle, "explainer")
         let out = try required(out, "out")
         let activations = try required(activations, "activations")
@@ -339,10 +347,12 @@ public func scorecam_explainer_make_masks(
         guard clampedCapacity(capacity) >= needed else {
             throw ABIError(SCORECAM_E_BUFFER_TOO_SMALL, "out holds \(capacity) floats but \(needed) are needed")
         }
-        try renderMasks(
-            parameters: handle.parameters, input: input.map { TensorView($0, 1, c, h, w) }, size: (h, w),
-            activations: TensorView(activations, 1, k, ah, aw),
-            channels: (0..<numChannels).map { Int(channels[$0]) }, into: out)
+        try engine { () throws(EngineError) in
+            try renderMasks(
+                parameters: handle.parameters, input: input.map { TensorView($0, 1, c, h, w) }, size: (h, w),
+                activations: TensorView(activations, 1, k, ah, aw),
+                channels: (0..<numChannels).map { Int(channels[$0]) }, into: out)
+        }
     }
 }
 
@@ -356,7 +366,7 @@ public func scorecam_explainer_evaluate(
     _ targets: UnsafePointer<Int64>?, _ numTargets: Int
 ) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
-    return exported(handle) {
+    return exported(handle) { () throws(ABIError) in
         let handle = try required(handle, "explainer")
         let values = try required(values, "values")
         let input = try required(input, "input")
@@ -377,7 +387,7 @@ public func scorecam_explainer_evaluate(
             parameters: handle.parameters, input: TensorView(input, b, c, h, w),
             maps: TensorView(maps, b, numTargets, mapH, mapW),
             targets: targets.map { t in (0..<numTargets).map { Int(t[$0]) } } ?? [])
-        let result = try evaluation.run(metric, host: host)
+        let result = try engine { () throws(EngineError) in try evaluation.run(metric, host: host) }
         for (i, value) in result.enumerated() { values[i] = value }
     }
 }

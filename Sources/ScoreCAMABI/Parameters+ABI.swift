@@ -1,4 +1,4 @@
-import CScoreCAM
+import _CScoreCAM
 import ScoreCAMCore
 
 #if canImport(Glibc)

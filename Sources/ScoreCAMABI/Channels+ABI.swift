@@ -1,4 +1,4 @@
-import CScoreCAM
+import _CScoreCAM
 import ScoreCAMCore
 
 // Explicit channels: the host's own channel choice, explained as given.
@@ -7,7 +7,7 @@ import ScoreCAMCore
 public func scorecam_explainer_set_channels(_ explainer: OpaquePointer?, _ channels: UnsafePointer<Int64>?,
                                             _ numChannels: Int) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
-    return exported(handle) {
+    return exported(handle) { () throws(ABIError) in
         let handle = try required(handle, "explainer")
         guard numChannels > 0 else {
             guard channels == nil else {
@@ -37,7 +37,7 @@ public func scorecam_explainer_set_channels(_ explainer: OpaquePointer?, _ chann
 @c @implementation
 public func scorecam_explainer_get_channel_count(_ out: UnsafeMutablePointer<Int>?, _ explainer: OpaquePointer?) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
-    return exported(handle) {
+    return exported(handle) { () throws(ABIError) in
         let out = try required(out, "out")
         out.pointee = try required(handle, "explainer").explicitChannels?.count ?? 0
     }
