@@ -32,6 +32,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -338,14 +339,9 @@ public:
 
     // Registers the model; output_dim is the length of one output row. An empty fn unsets it.
     Explainer &set_forward(ForwardFn fn, int64_t output_dim) {
-        require_handle();
-        if (fn) {
-            detail::check(scorecam_explainer_set_forward(handle_, &forward_bridge, output_dim, state_.get()), handle_);
-        } else {
-            detail::check(scorecam_explainer_set_forward(handle_, nullptr, output_dim, nullptr), handle_);
-        }
-        state_->forward = std::move(fn);
-        return *this;
+        return install<scorecam_forward_fn, &CallbackState::forward>(std::move(fn), [&](auto c_fn, void *data) {
+            return scorecam_explainer_set_forward(handle_, c_fn, output_dim, data);
+        });
     }
 
     // Unsets the model (compute then fails with NoForward).
@@ -353,40 +349,25 @@ public:
 
     // Registers a scoring callback; an empty fn restores the default scoring (PARAM_SCORE).
     Explainer &set_scoring(ScoringFn fn) {
-        require_handle();
-        if (fn) {
-            detail::check(scorecam_explainer_set_scoring(handle_, &scoring_bridge, state_.get()), handle_);
-        } else {
-            detail::check(scorecam_explainer_set_scoring(handle_, nullptr, nullptr), handle_);
-        }
-        state_->scoring = std::move(fn);
-        return *this;
+        return install<scorecam_scoring_fn, &CallbackState::scoring>(std::move(fn), [&](auto c_fn, void *data) {
+            return scorecam_explainer_set_scoring(handle_, c_fn, data);
+        });
     }
 
     // Masks mode: compute calls fn with masks instead of the forward with masked images (evaluate
     // still uses the forward). An empty fn unsets it.
     Explainer &set_masks_forward(MasksForwardFn fn, int64_t output_dim) {
-        require_handle();
-        if (fn) {
-            detail::check(scorecam_explainer_set_masks_forward(handle_, &masks_forward_bridge, output_dim, state_.get()),
-                          handle_);
-        } else {
-            detail::check(scorecam_explainer_set_masks_forward(handle_, nullptr, output_dim, nullptr), handle_);
-        }
-        state_->masks_forward = std::move(fn);
-        return *this;
+        return install<scorecam_masks_forward_fn, &CallbackState::masks_forward>(
+            std::move(fn), [&](auto c_fn, void *data) {
+                return scorecam_explainer_set_masks_forward(handle_, c_fn, output_dim, data);
+            });
     }
 
     // Registers a progress callback (return false to cancel); an empty fn removes it.
     Explainer &set_progress(ProgressFn fn) {
-        require_handle();
-        if (fn) {
-            detail::check(scorecam_explainer_set_progress(handle_, &progress_bridge, state_.get()), handle_);
-        } else {
-            detail::check(scorecam_explainer_set_progress(handle_, nullptr, nullptr), handle_);
-        }
-        state_->progress = std::move(fn);
-        return *this;
+        return install<scorecam_progress_fn, &CallbackState::progress>(std::move(fn), [&](auto c_fn, void *data) {
+            return scorecam_explainer_set_progress(handle_, c_fn, data);
+        });
     }
 
     // ---- parameters ----
@@ -656,38 +637,34 @@ private:
 #endif
     }
 
-    static int forward_bridge(void *user_data, const float *images, int64_t n, int64_t c, int64_t h, int64_t w,
-                              float *outputs, int64_t output_dim) noexcept {
-        auto *state = static_cast<CallbackState *>(user_data);
-        return guarded(state, [&] {
-            state->forward(images, n, c, h, w, outputs, output_dim);
-            return 0;
-        });
+    // Registers fn: `set(c_fn, user_data)` is the scorecam_explainer_set_* call, given fn's bridge and
+    // the state, or NULLs for an empty fn (which unsets the callback). Kept only once the engine took it.
+    template <class CFn, auto Member, class Fn, class Set> Explainer &install(Fn fn, Set &&set) {
+        require_handle();
+        const CFn c_fn = fn ? &bridge<CFn, Member>::call : nullptr;
+        detail::check(set(c_fn, fn ? state_.get() : nullptr), handle_);
+        state_.get()->*Member = std::move(fn);
+        return *this;
     }
 
-    static int masks_forward_bridge(void *user_data, const float *masks, const int64_t *images, int64_t n,
-                                    const float *input, int64_t b, int64_t c, int64_t h, int64_t w, float *outputs,
-                                    int64_t output_dim) noexcept {
-        auto *state = static_cast<CallbackState *>(user_data);
-        return guarded(state, [&] {
-            state->masks_forward(masks, images, n, input, b, c, h, w, outputs, output_dim);
-            return 0;
-        });
-    }
-
-    static int scoring_bridge(void *user_data, const float *outputs, int64_t n, int64_t output_dim,
-                              const int64_t *targets, std::size_t num_targets, float *scores) noexcept {
-        auto *state = static_cast<CallbackState *>(user_data);
-        return guarded(state, [&] {
-            state->scoring(outputs, n, output_dim, targets, num_targets, scores);
-            return 0;
-        });
-    }
-
-    static int progress_bridge(void *user_data, std::size_t done, std::size_t total) noexcept {
-        auto *state = static_cast<CallbackState *>(user_data);
-        return guarded(state, [&] { return state->progress(done, total) ? 0 : 1; });
-    }
+    // The one C trampoline: bridge<CFn, &CallbackState::fn>::call has the signature of the C callback
+    // type CFn and calls state->fn with its arguments (user_data is the state). A callback returning
+    // void succeeds unless it throws; one returning bool (progress) fails with false.
+    template <class CFn, auto Member> struct bridge;
+    template <class... Args, auto Member> struct bridge<int (*)(void *, Args...), Member> {
+        static int call(void *user_data, Args... args) noexcept {
+            auto *state = static_cast<CallbackState *>(user_data);
+            return guarded(state, [&] {
+                auto &fn = state->*Member;
+                if constexpr (std::is_void_v<decltype(fn(args...))>) {
+                    fn(args...);
+                    return 0;
+                } else {
+                    return fn(args...) ? 0 : 1;
+                }
+            });
+        }
+    };
 
     std::unique_ptr<CallbackState> state_;
     scorecam_explainer *handle_ = nullptr;
