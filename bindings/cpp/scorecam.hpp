@@ -201,6 +201,18 @@ namespace detail {
 #endif
 }
 
+// A parameter's value (a double) as T: an enum of this header, bool, an integer or a floating type.
+template <class T> T param_as(double value) {
+    if constexpr (std::is_enum_v<T>) {
+        return static_cast<T>(static_cast<std::underlying_type_t<T>>(value));
+    } else if constexpr (std::is_same_v<T, bool>) {
+        return value != 0;
+    } else {
+        static_assert(std::is_arithmetic_v<T>, "get_param<T>: T is an enum, bool or a number");
+        return static_cast<T>(value);
+    }
+}
+
 // The message of a failure on `handle`, falling back to the thread's.
 inline std::string message_for(const scorecam_explainer *handle) {
     const char *message = handle != nullptr ? scorecam_explainer_last_error(handle) : "";
@@ -371,6 +383,8 @@ public:
     }
 
     // ---- parameters ----
+    // Every parameter through set_param / get_param, by Param or by the library's own name; no
+    // per-parameter accessors: the library's table (param_table()) stays the one list of them.
 
     Explainer &set_param(Param param, double value) {
         require_handle();
@@ -390,6 +404,19 @@ public:
     Explainer &set_param(const std::string &name, double value) { return set_param(param_named(name), value); }
     double get_param(const std::string &name) const { return get_param(param_named(name)); }
 
+    // An enum value of this header: set_param(Param::Upsample, Upsample::Bilinear).
+    template <class E, class = std::enable_if_t<std::is_enum_v<E>>> Explainer &set_param(Param param, E value) {
+        return set_param(param, static_cast<double>(static_cast<std::underlying_type_t<E>>(value)));
+    }
+    template <class E, class = std::enable_if_t<std::is_enum_v<E>>>
+    Explainer &set_param(const std::string &name, E value) {
+        return set_param(param_named(name), value);
+    }
+
+    // The value as T, an enum of this header, bool or a number: get_param<Upsample>(Param::Upsample).
+    template <class T> T get_param(Param param) const { return detail::param_as<T>(get_param(param)); }
+    template <class T> T get_param(const std::string &name) const { return detail::param_as<T>(get_param(name)); }
+
     static Param param_named(const std::string &name) {
         for (const ParamInfo &info : param_table())
             if (info.name == name) return static_cast<Param>(info.param);
@@ -404,32 +431,9 @@ public:
         return *this;
     }
 
-    Explainer &set_batch_size(int64_t n) { return set_param(Param::BatchSize, static_cast<double>(n)); }
-    Explainer &set_upsample(Upsample mode) { return set_param(Param::Upsample, static_cast<int>(mode)); }
-    Explainer &set_selection(Selection mode) { return set_param(Param::Selection, static_cast<int>(mode)); }
-    Explainer &set_selection_count(int64_t k) { return set_param(Param::SelectionCount, static_cast<double>(k)); }
-    // Selection `mode` keeping the top k channels.
-    Explainer &set_selection(Selection mode, int64_t k) { return set_selection_count(k).set_selection(mode); }
-    // CSKIP: the top k channels by spatial max.
-    Explainer &set_cskip(int64_t k) { return set_selection(Selection::Max, k); }
-    Explainer &set_skip_constant(bool on) { return set_param(Param::SkipConstant, on ? 1 : 0); }
-    Explainer &set_norm_eps(double eps) { return set_param(Param::NormEps, eps); }
-    Explainer &set_weighting(Weighting mode) { return set_param(Param::Weighting, static_cast<int>(mode)); }
-    Explainer &set_subtract_base(bool on) { return set_param(Param::SubtractBase, on ? 1 : 0); }
-    Explainer &set_score(Score mode) { return set_param(Param::Score, static_cast<int>(mode)); }
-    Explainer &set_baseline(double b) { return set_param(Param::Baseline, b); }
-    Explainer &set_normalize_map(bool on) { return set_param(Param::NormalizeMap, on ? 1 : 0); }
-    // Worker threads building masks; 0 = all cores.
-    Explainer &set_threads(int64_t n) { return set_param(Param::Threads, static_cast<double>(n)); }
-
-    Explainer &set_method(Method method) { return set_param(Param::Method, static_cast<int>(method)); }
-    // SS-CAM / IS-CAM passes per channel; 0 = the method's default (35 / 10).
-    Explainer &set_samples(int64_t n) { return set_param(Param::Samples, static_cast<double>(n)); }
-    Explainer &set_noise_std(double std) { return set_param(Param::NoiseStd, std); }
-    Explainer &set_seed(int64_t seed) { return set_param(Param::Seed, static_cast<double>(seed)); }
-    // Adaptive channel budget: stop when the normalized map moves by at most `tolerance` per step.
-    Explainer &set_adaptive(double tolerance, int64_t step = 8) {
-        return set_param(Param::AdaptiveTolerance, tolerance).set_param(Param::AdaptiveStep, static_cast<double>(step));
+    // CSKIP (the Python binding's cskip): the top k channels by spatial max (Selection Max, count k).
+    Explainer &set_cskip(int64_t k) {
+        return set_param(Param::SelectionCount, static_cast<double>(k)).set_param(Param::Selection, Selection::Max);
     }
 
     // Explains exactly these channels of every image, in this order (e.g. ranked by the host's own
@@ -447,20 +451,6 @@ public:
         detail::check(scorecam_explainer_get_channel_count(&count, handle_), handle_);
         return count;
     }
-
-    int64_t batch_size() const { return static_cast<int64_t>(get_param(Param::BatchSize)); }
-    Upsample upsample() const { return static_cast<Upsample>(static_cast<int>(get_param(Param::Upsample))); }
-    Selection selection() const { return static_cast<Selection>(static_cast<int>(get_param(Param::Selection))); }
-    int64_t selection_count() const { return static_cast<int64_t>(get_param(Param::SelectionCount)); }
-    bool skip_constant() const { return static_cast<int64_t>(get_param(Param::SkipConstant)) != 0; }
-    double norm_eps() const { return get_param(Param::NormEps); }
-    Weighting weighting() const { return static_cast<Weighting>(static_cast<int>(get_param(Param::Weighting))); }
-    bool subtract_base() const { return static_cast<int64_t>(get_param(Param::SubtractBase)) != 0; }
-    Score score() const { return static_cast<Score>(static_cast<int>(get_param(Param::Score))); }
-    double baseline() const { return get_param(Param::Baseline); }
-    bool normalize_map() const { return static_cast<int64_t>(get_param(Param::NormalizeMap)) != 0; }
-    int64_t threads() const { return static_cast<int64_t>(get_param(Param::Threads)); }
-    Method method() const { return static_cast<Method>(static_cast<int>(get_param(Param::Method))); }
 
     // The size of the maps compute writes for h x w inputs and ah x aw activations.
     std::pair<int64_t, int64_t> map_size(int64_t h, int64_t w, int64_t ah, int64_t aw) const {
@@ -592,6 +582,77 @@ public:
                       handle_);
         return d;
     }
+
+    // ---- deprecated: per-parameter accessors ----
+    // Forwards to set_param / get_param, kept so that older code compiles.
+#define SCORECAM_CXX_DEPRECATED(use) [[deprecated("use " use)]]
+    SCORECAM_CXX_DEPRECATED("set_param(Param::BatchSize, n)")
+    Explainer &set_batch_size(int64_t n) { return set_param(Param::BatchSize, static_cast<double>(n)); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Upsample, mode)")
+    Explainer &set_upsample(Upsample mode) { return set_param(Param::Upsample, mode); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Selection, mode)")
+    Explainer &set_selection(Selection mode) { return set_param(Param::Selection, mode); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::SelectionCount, k)")
+    Explainer &set_selection_count(int64_t k) { return set_param(Param::SelectionCount, static_cast<double>(k)); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::SelectionCount, k).set_param(Param::Selection, mode)")
+    Explainer &set_selection(Selection mode, int64_t k) {
+        return set_param(Param::SelectionCount, static_cast<double>(k)).set_param(Param::Selection, mode);
+    }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::SkipConstant, on)")
+    Explainer &set_skip_constant(bool on) { return set_param(Param::SkipConstant, on); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::NormEps, eps)")
+    Explainer &set_norm_eps(double eps) { return set_param(Param::NormEps, eps); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Weighting, mode)")
+    Explainer &set_weighting(Weighting mode) { return set_param(Param::Weighting, mode); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::SubtractBase, on)")
+    Explainer &set_subtract_base(bool on) { return set_param(Param::SubtractBase, on); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Score, mode)")
+    Explainer &set_score(Score mode) { return set_param(Param::Score, mode); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Baseline, b)")
+    Explainer &set_baseline(double b) { return set_param(Param::Baseline, b); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::NormalizeMap, on)")
+    Explainer &set_normalize_map(bool on) { return set_param(Param::NormalizeMap, on); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Threads, n)")
+    Explainer &set_threads(int64_t n) { return set_param(Param::Threads, static_cast<double>(n)); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Method, method)")
+    Explainer &set_method(Method method) { return set_param(Param::Method, method); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Samples, n)")
+    Explainer &set_samples(int64_t n) { return set_param(Param::Samples, static_cast<double>(n)); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::NoiseStd, std)")
+    Explainer &set_noise_std(double std) { return set_param(Param::NoiseStd, std); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Seed, seed)")
+    Explainer &set_seed(int64_t seed) { return set_param(Param::Seed, static_cast<double>(seed)); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::AdaptiveTolerance, t).set_param(Param::AdaptiveStep, step)")
+    Explainer &set_adaptive(double tolerance, int64_t step = 8) {
+        return set_param(Param::AdaptiveTolerance, tolerance).set_param(Param::AdaptiveStep, static_cast<double>(step));
+    }
+    SCORECAM_CXX_DEPRECATED("get_param<int64_t>(Param::BatchSize)")
+    int64_t batch_size() const { return get_param<int64_t>(Param::BatchSize); }
+    SCORECAM_CXX_DEPRECATED("get_param<Upsample>(Param::Upsample)")
+    Upsample upsample() const { return get_param<Upsample>(Param::Upsample); }
+    SCORECAM_CXX_DEPRECATED("get_param<Selection>(Param::Selection)")
+    Selection selection() const { return get_param<Selection>(Param::Selection); }
+    SCORECAM_CXX_DEPRECATED("get_param<int64_t>(Param::SelectionCount)")
+    int64_t selection_count() const { return get_param<int64_t>(Param::SelectionCount); }
+    SCORECAM_CXX_DEPRECATED("get_param<bool>(Param::SkipConstant)")
+    bool skip_constant() const { return get_param<bool>(Param::SkipConstant); }
+    SCORECAM_CXX_DEPRECATED("get_param(Param::NormEps)")
+    double norm_eps() const { return get_param(Param::NormEps); }
+    SCORECAM_CXX_DEPRECATED("get_param<Weighting>(Param::Weighting)")
+    Weighting weighting() const { return get_param<Weighting>(Param::Weighting); }
+    SCORECAM_CXX_DEPRECATED("get_param<bool>(Param::SubtractBase)")
+    bool subtract_base() const { return get_param<bool>(Param::SubtractBase); }
+    SCORECAM_CXX_DEPRECATED("get_param<Score>(Param::Score)")
+    Score score() const { return get_param<Score>(Param::Score); }
+    SCORECAM_CXX_DEPRECATED("get_param(Param::Baseline)")
+    double baseline() const { return get_param(Param::Baseline); }
+    SCORECAM_CXX_DEPRECATED("get_param<bool>(Param::NormalizeMap)")
+    bool normalize_map() const { return get_param<bool>(Param::NormalizeMap); }
+    SCORECAM_CXX_DEPRECATED("get_param<int64_t>(Param::Threads)")
+    int64_t threads() const { return get_param<int64_t>(Param::Threads); }
+    SCORECAM_CXX_DEPRECATED("get_param<Method>(Param::Method)")
+    Method method() const { return get_param<Method>(Param::Method); }
+#undef SCORECAM_CXX_DEPRECATED
 
 private:
     // Lives on the heap so that user_data stays valid when the Explainer moves.
