@@ -594,6 +594,63 @@ static void test_deprecated_accessors() {
 }
 #pragma GCC diagnostic pop
 
+// Explainer(nullptr) holds no handle and fails cleanly; release() hands the handle to the caller,
+// with its parameters and without the wrapper's callbacks; an adopted handle is owned again.
+static void test_empty_and_release(LinearModel &model, const Data &d, const std::vector<float> &ref) {
+    using scorecam::Param;
+    scorecam::Explainer empty(nullptr);
+    CHECK(!empty && empty.get() == nullptr && empty.release() == nullptr && empty.last_error().empty());
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false, empty.set_param(Param::BatchSize, 2));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false, empty.get_param("threads"));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false, empty.set_preset("seed"));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false, empty.set_forward(std::ref(model), D));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false,
+                 empty.set_progress([](size_t, size_t) { return true; }));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false, empty.set_channels({1}));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false, empty.map_size(H, W, AH, AW));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false,
+                 empty.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4}));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false,
+                 empty.evaluate(scorecam::Metric::AverageDrop, d.x, d.x_shape, ref, H, W, {4}));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false, empty.details(0));
+    empty = make_explainer(model); // an empty explainer can be assigned to
+    CHECK(static_cast<bool>(empty) && same_bits(empty.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4}), ref));
+
+    auto token = std::make_shared<int>(0);
+    int forward_calls = 0;
+    scorecam::Explainer e;
+    e.set_forward(
+         [&model, &forward_calls, token](const float *images, int64_t n, int64_t c, int64_t h, int64_t w, float *out,
+                                         int64_t dim) {
+             forward_calls++;
+             model(images, n, c, h, w, out, dim);
+         },
+         D)
+        .set_progress([token](size_t, size_t) { return true; })
+        .set_param(Param::BatchSize, 2);
+    scorecam_explainer *const handle = e.get();
+    scorecam_explainer *raw = e.release();
+    CHECK(raw == handle && raw != nullptr && !e && e.get() == nullptr && e.release() == nullptr);
+    CHECK(token.use_count() == 1); // the wrapper's callbacks went with the release
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "released", false, e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4}));
+    { scorecam::Explainer gone = std::move(e); } // NOLINT: destroying an empty explainer frees nothing
+
+    // The handle outlives its wrapper (ASan: no use after free): parameters kept, callbacks unset.
+    double batch = 0;
+    CHECK(scorecam_explainer_get_param(&batch, raw, SCORECAM_PARAM_BATCH_SIZE) == SCORECAM_OK && batch == 2);
+    std::vector<float> maps(ref.size());
+    const int64_t target = 4;
+    CHECK(scorecam_explainer_compute(maps.data(), maps.size(), raw, d.x.data(), d.x_shape.n, C, H, W, d.acts.data(),
+                                     K, AH, AW, &target, 1) == SCORECAM_E_NO_FORWARD);
+    CHECK(forward_calls == 0);
+
+    // Adopted back: the new wrapper owns it (LSan: no leak) and gives it callbacks of its own.
+    scorecam::Explainer adopted(raw);
+    CHECK(adopted.get() == raw && adopted.get_param<int64_t>(Param::BatchSize) == 2);
+    adopted.set_forward(std::ref(model), D);
+    CHECK(same_bits(adopted.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4}), ref));
+}
+
 static void test_errors(LinearModel &model, const Data &d, const std::vector<float> &ref) {
     scorecam::Explainer e;
     EXPECT_ERROR(SCORECAM_E_NO_FORWARD, "", true, e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4}));
@@ -846,6 +903,7 @@ int main() {
     test_param_table();
     test_params();
     test_deprecated_accessors();
+    test_empty_and_release(model, d, ref);
     test_errors(model, d, ref);
     test_no_leaks_on_exceptions(model, d, ref);
     test_presets_methods_metrics(model, d);

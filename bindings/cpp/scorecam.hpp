@@ -322,6 +322,13 @@ public:
     // Creates an explainer and applies a named preset.
     explicit Explainer(const std::string &preset) : Explainer() { set_preset(preset); }
 
+    // An explainer holding no handle (as onnxruntime's Ort::Session(nullptr)): it may be destroyed,
+    // assigned to or tested; anything else fails with SCORECAM_E_NULL_POINTER.
+    explicit Explainer(std::nullptr_t) noexcept {}
+
+    // Takes ownership of a handle from scorecam_explainer_create (or release()); nullptr: empty.
+    explicit Explainer(scorecam_explainer *handle) : state_(new CallbackState()), handle_(handle) {}
+
     ~Explainer() { scorecam_explainer_destroy(handle_); }
 
     Explainer(const Explainer &) = delete;
@@ -340,10 +347,24 @@ public:
         return *this;
     }
 
-    // False for a moved-from explainer.
+    // False for an explainer without a handle: Explainer(nullptr), moved-from or released.
     explicit operator bool() const noexcept { return handle_ != nullptr; }
     // The C handle, still owned by this object (callbacks registered through it are not tracked).
     scorecam_explainer *get() const noexcept { return handle_; }
+
+    // Hands the C handle to the caller, who now owns it (scorecam_explainer_destroy), and leaves this
+    // object empty. The callbacks set through this object die with it, so they are unset on the
+    // handle first; its parameters, preset and channels stay.
+    scorecam_explainer *release() noexcept {
+        if (handle_ != nullptr && state_) {
+            if (state_->forward) scorecam_explainer_set_forward(handle_, nullptr, 0, nullptr);
+            if (state_->masks_forward) scorecam_explainer_set_masks_forward(handle_, nullptr, 0, nullptr);
+            if (state_->scoring) scorecam_explainer_set_scoring(handle_, nullptr, nullptr);
+            if (state_->progress) scorecam_explainer_set_progress(handle_, nullptr, nullptr);
+        }
+        state_.reset();
+        return std::exchange(handle_, nullptr);
+    }
     // The message of the last failing call on this handle ("" if the last call succeeded).
     std::string last_error() const { return scorecam_explainer_last_error(handle_); }
 
@@ -666,7 +687,8 @@ private:
 
     void require_handle() const {
         if (handle_ == nullptr) {
-            detail::fail(SCORECAM_E_NULL_POINTER, "scorecam::Explainer: use of a moved-from explainer");
+            detail::fail(SCORECAM_E_NULL_POINTER,
+                         "scorecam::Explainer holds no handle (Explainer(nullptr), moved-from or released)");
         }
     }
 
