@@ -1,9 +1,14 @@
 // scorecam.hpp with SCORECAM_NO_EXCEPTIONS, built with -fno-exceptions: it compiles, it works, and
-// a failure prints the engine's message to stderr and aborts.
+// a failure prints the engine's message to stderr and aborts: the header's default
+// SCORECAM_CXX_API_THROW under SCORECAM_NO_EXCEPTIONS.
 //   test_cpp_noexcept         a successful run; exit 0
 //   test_cpp_noexcept fail    an invalid parameter: the message on stderr, then SIGABRT
 #define SCORECAM_NO_EXCEPTIONS
 #include "scorecam.hpp"
+
+#ifndef SCORECAM_CXX_API_THROW
+#error "scorecam.hpp must define SCORECAM_CXX_API_THROW when the includer did not"
+#endif
 
 #include <cstdio>
 #include <cstring>

@@ -7,6 +7,11 @@
 //     message to stderr and std::abort() instead; it is defined for you under -fno-exceptions.
 //     (If exceptions are compiled in, an exception thrown by your own callback is still rethrown
 //     by compute(): it is yours, not the wrapper's.)
+//   - Both are the default of one macro, SCORECAM_CXX_API_THROW(status, message) (int status,
+//     const std::string &message): define it before including this header to report failures your
+//     own way (throw your own type, log, abort). If it returns, the wrapper aborts.
+//   - Explainer(nullptr) holds no handle; release() hands the handle back and leaves the object so.
+//     Using an explainer without a handle fails with SCORECAM_E_NULL_POINTER.
 //   - Callbacks are std::function objects. Their trampolines never let an exception reach C: it is
 //     caught, the run ends, and compute() rethrows that very exception (its original type) once the
 //     C call has returned. The explainer stays usable afterwards.
@@ -44,6 +49,15 @@
 
 #if !SCORECAM_CXX_HAS_EXCEPTIONS && !defined(SCORECAM_NO_EXCEPTIONS)
 #define SCORECAM_NO_EXCEPTIONS
+#endif
+
+// How the wrapper reports a failure (see the top of this file); yours if defined before this header.
+#ifndef SCORECAM_CXX_API_THROW
+#ifdef SCORECAM_NO_EXCEPTIONS
+#define SCORECAM_CXX_API_THROW(status, message) ::scorecam::detail::print_and_abort((status), (message))
+#else
+#define SCORECAM_CXX_API_THROW(status, message) throw ::scorecam::Error((status), (message))
+#endif
 #endif
 
 namespace scorecam {
@@ -189,16 +203,18 @@ private:
 
 namespace detail {
 
-// Reports a failure: throws scorecam::Error, or prints and aborts under SCORECAM_NO_EXCEPTIONS.
-[[noreturn]] inline void fail(int status, const std::string &message) {
-#ifdef SCORECAM_NO_EXCEPTIONS
+// SCORECAM_CXX_API_THROW under SCORECAM_NO_EXCEPTIONS: the message on stderr, then abort.
+[[noreturn]] inline void print_and_abort(int status, const std::string &message) noexcept {
     std::fprintf(stderr, "scorecam: %s: %s\n", scorecam_status_string(status),
                  message.empty() ? "(no message)" : message.c_str());
     std::fflush(stderr);
     std::abort();
-#else
-    throw Error(status, message);
-#endif
+}
+
+// Reports a failure through SCORECAM_CXX_API_THROW; never returns, even if that macro does.
+[[noreturn]] inline void fail(int status, const std::string &message) {
+    SCORECAM_CXX_API_THROW(status, message);
+    std::abort();
 }
 
 // A parameter's value (a double) as T: an enum of this header, bool, an integer or a floating type.
