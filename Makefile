@@ -152,6 +152,20 @@ test-cpp: $(BUILD)/tests-asan/test_cpp $(BUILD)/tests/test_cpp_noexcept
 	 test $$rc -eq 134 && grep -q 'SCORECAM_E_INVALID_ARGUMENT: .*BATCH_SIZE' $(BUILD)/tests/noexcept.err
 	@echo "test_cpp_noexcept: abort path ok"
 
+# ---- C++: a host's own SCORECAM_CXX_API_THROW (issue 17), run by test-cpp ----------------------
+.PHONY: test-cpp-throw
+test-cpp: test-cpp-throw
+$(BUILD)/tests/test_cpp_throw: Tests/cpp/test_cpp_throw.cpp $(CPP_HDRS) $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(STRICT_CXX) -Iinclude -Ibindings/cpp $< -o $@ $(LINK)
+test-cpp-throw: $(BUILD)/tests/test_cpp_throw
+	$(BUILD)/tests/test_cpp_throw
+	@# A macro that returns: the host's report, then the wrapper aborts (134).
+	@rc=0; $(BUILD)/tests/test_cpp_throw returns 2>$(BUILD)/tests/cpp_throw.err || rc=$$?; \
+	 cat $(BUILD)/tests/cpp_throw.err; \
+	 test $$rc -eq 134 && grep -q '^host: -2 .*BATCH_SIZE' $(BUILD)/tests/cpp_throw.err
+	@echo "test_cpp_throw: macro that returns aborts"
+
 $(BUILD)/tests/png_check: Tests/cpp/png_check.cpp
 	scripts/ensure_system_deps.sh $(OPENCV_DEV)
 	@mkdir -p $(@D)

@@ -144,7 +144,7 @@ static bool same_bits(const float *a, const float *b, size_t n) { return std::me
 // An explainer for `model` with batch size 2.
 static scorecam::Explainer make_explainer(LinearModel &model) {
     scorecam::Explainer e;
-    e.set_forward(std::ref(model), D).set_batch_size(2);
+    e.set_forward(std::ref(model), D).set_param(scorecam::Param::BatchSize, 2);
     return e;
 }
 
@@ -206,7 +206,7 @@ static void test_raii(LinearModel &model, const Data &d, const std::vector<float
                  model(images, n, c, h, w, out, dim);
              },
              D)
-            .set_batch_size(2);
+            .set_param(scorecam::Param::BatchSize, 2);
         many.push_back(std::move(e));
         CHECK(!e); // NOLINT(bugprone-use-after-move): moved-from is empty
     }
@@ -222,17 +222,17 @@ static void test_moves(LinearModel &model, const Data &d, const std::vector<floa
     scorecam::Explainer a = make_explainer(model);
     int progress_calls = 0;
     a.set_progress([&](size_t, size_t) { return ++progress_calls > 0; });
-    a.set_threads(1);
+    a.set_param(scorecam::Param::Threads, 1);
 
     // Move-construct: the moved-to object computes, with the callbacks and parameters of the old.
     scorecam::Explainer b(std::move(a));
     CHECK(!a && static_cast<bool>(b)); // NOLINT(bugprone-use-after-move)
-    CHECK(b.batch_size() == 2 && b.threads() == 1);
+    CHECK(b.get_param<int64_t>(scorecam::Param::BatchSize) == 2 && b.get_param("threads") == 1);
     CHECK(same_bits(b.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4}), ref));
     CHECK(progress_calls == 3);
 
     // The moved-from object fails cleanly on use.
-    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "moved-from", false, a.set_batch_size(4)); // NOLINT
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "moved-from", false, a.set_param("batch_size", 4)); // NOLINT
     EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "moved-from", false, a.get_param(scorecam::Param::Threads));
     EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "moved-from", false,
                  a.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4}));
@@ -257,7 +257,7 @@ static void test_moves(LinearModel &model, const Data &d, const std::vector<floa
     a = scorecam::Explainer();
     CHECK(static_cast<bool>(a));
     EXPECT_ERROR(SCORECAM_E_NO_FORWARD, "", true, a.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4}));
-    a.set_forward(std::ref(model), D).set_batch_size(2);
+    a.set_forward(std::ref(model), D).set_param(scorecam::Param::BatchSize, 2);
     CHECK(same_bits(a.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4}), ref));
     // b (moved-from) and the rest are destroyed at the end of the scope.
 }
@@ -271,7 +271,7 @@ static void test_forward_throws(LinearModel &model, const Data &d, const std::ve
              model(images, n, c, h, w, out, dim);
          },
          D)
-        .set_batch_size(2);
+        .set_param(scorecam::Param::BatchSize, 2);
 
     // Not a std::exception at all: comes back as itself.
     bool caught = false;
@@ -457,7 +457,7 @@ static void test_details(LinearModel &model, const Data &d) {
     EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "", true, e.details(1));
 
     // Raw weighting needs the base score; CSKIP keeps K' channels.
-    e.set_weighting(scorecam::Weighting::Raw).set_cskip(2);
+    e.set_param(scorecam::Param::Weighting, scorecam::Weighting::Raw).set_cskip(2);
     (void)e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4});
     const scorecam::Details r = e.details(0);
     CHECK(r.num_channels == 2 && r.channels.size() == 2 && r.num_targets == 1);
@@ -478,7 +478,7 @@ static void test_param_table() {
         CHECK(e.get_param(static_cast<scorecam::Param>(info.param)) == info.default_value);
     }
     e.set_param("norm_eps", 1e-6).set_param("batch_memory", 1 << 20);
-    CHECK(e.norm_eps() == 1e-6);
+    CHECK(e.get_param(scorecam::Param::NormEps) == 1e-6);
     CHECK(e.get_param(scorecam::Param::BatchMemory) == 1 << 20);
     bool threw = false;
     try {
@@ -494,7 +494,7 @@ static void test_channels(LinearModel &model, const Data &d) {
     e.set_cskip(3);
     const std::vector<float> cskip = e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4});
     const std::vector<int64_t> plan = e.details(0).channels;
-    e.set_selection(scorecam::Selection::All).set_channels({plan[2], plan[0], plan[1]});
+    e.set_param(scorecam::Param::Selection, scorecam::Selection::All).set_channels({plan[2], plan[0], plan[1]});
     CHECK(e.channel_count() == 3);
     const std::vector<float> given = e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4});
     CHECK(e.details(0).channels == (std::vector<int64_t>{plan[2], plan[0], plan[1]}));
@@ -505,14 +505,63 @@ static void test_channels(LinearModel &model, const Data &d) {
     CHECK(e.channel_count() == 0);
 }
 
+// Every parameter through set_param / get_param: enums of the header, bools and numbers, by Param or
+// by the library's name, typed on the way back with get_param<T>.
 static void test_params() {
+    using namespace scorecam;
+    Explainer e("seed");
+    CHECK(e.get_param<int64_t>(Param::BatchSize) == 128 && e.get_param<Upsample>(Param::Upsample) == Upsample::Bicubic &&
+          e.get_param<Selection>("selection") == Selection::All && e.get_param<int>(Param::SelectionCount) == 16 &&
+          !e.get_param<bool>(Param::SkipConstant) && e.get_param<bool>("subtract_base") &&
+          e.get_param<Weighting>(Param::Weighting) == Weighting::Softmax && e.get_param<Score>("score") == Score::Logit &&
+          e.get_param<Method>(Param::Method) == Method::ScoreCAM &&
+          e.get_param<Upsample>(Param::MapUpsample) == Upsample::AsMasks && e.get_param<double>(Param::NormEps) == 1e-10);
+    e.set_param(Param::BatchSize, 7)
+        .set_param(Param::Upsample, Upsample::BilinearAlignCorners)
+        .set_param("selection", Selection::Std)
+        .set_param("selection_count", 3)
+        .set_param(Param::SkipConstant, true)
+        .set_param(Param::Weighting, Weighting::Raw)
+        .set_param("subtract_base", false)
+        .set_param(Param::Score, Score::Softmax)
+        .set_param(Param::Baseline, -0.5)
+        .set_param(Param::Threads, 2);
+    // The engine holds the C values the typed calls stand for.
+    CHECK(static_cast<int>(e.get_param(Param::Upsample)) == SCORECAM_UPSAMPLE_BILINEAR_ALIGN_CORNERS &&
+          static_cast<int>(e.get_param("selection")) == SCORECAM_SELECTION_STD &&
+          static_cast<int>(e.get_param(Param::Weighting)) == SCORECAM_WEIGHTING_RAW &&
+          static_cast<int>(e.get_param("score")) == SCORECAM_SCORE_SOFTMAX && e.get_param(Param::SkipConstant) == 1 &&
+          e.get_param(Param::SubtractBase) == 0);
+    CHECK(e.get_param<int64_t>("batch_size") == 7 && e.get_param<Selection>(Param::Selection) == Selection::Std &&
+          e.get_param<int>(Param::SelectionCount) == 3 && e.get_param<bool>("skip_constant") &&
+          !e.get_param<bool>(Param::SubtractBase) && e.get_param<double>(Param::Baseline) == -0.5 &&
+          e.get_param<float>("baseline") == -0.5f && e.get_param<Upsample>("upsample") == Upsample::BilinearAlignCorners);
+    e.set_cskip(5);
+    CHECK(e.get_param<Selection>(Param::Selection) == Selection::Max && e.get_param<int64_t>(Param::SelectionCount) == 5);
+    e.set_param(Param::Upsample, SCORECAM_UPSAMPLE_BILINEAR); // a C enum value works too
+    CHECK(e.get_param<Upsample>(Param::Upsample) == Upsample::Bilinear);
+    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "\"no_such\"", false, e.set_param("no_such", Selection::Max));
+    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "\"no_such\"", false, e.get_param<bool>("no_such"));
+
+    // The preset resets everything but the execution knobs.
+    e.set_preset("seed");
+    CHECK(e.get_param<int64_t>(Param::BatchSize) == 7 && e.get_param<int64_t>(Param::Threads) == 2 &&
+          e.get_param<Selection>(Param::Selection) == Selection::All && e.get_param(Param::NormEps) == 1e-10 &&
+          e.get_param(Param::Baseline) == 0 && !e.get_param<bool>(Param::NormalizeMap) &&
+          e.get_param<Upsample>(Param::Upsample) == Upsample::Bicubic);
+}
+
+// The per-parameter accessors of earlier versions still compile (deprecated) and forward.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static void test_deprecated_accessors() {
     using namespace scorecam;
     Explainer e("seed");
     CHECK(e.batch_size() == 128 && e.upsample() == Upsample::Bicubic && e.selection() == Selection::All &&
           e.selection_count() == 16 && !e.skip_constant() && e.norm_eps() == 1e-10 &&
           e.weighting() == Weighting::Softmax && e.subtract_base() && e.score() == Score::Logit &&
           e.baseline() == 0 && !e.normalize_map() && e.threads() == 0);
-    e.set_batch_size(7)
+    e.set_param(scorecam::Param::BatchSize, 7)
         .set_upsample(Upsample::BilinearAlignCorners)
         .set_selection(Selection::Std, 3)
         .set_skip_constant(true)
@@ -529,6 +578,12 @@ static void test_params() {
           e.threads() == 2);
     e.set_cskip(5);
     CHECK(e.selection() == Selection::Max && e.selection_count() == 5);
+    e.set_selection(Selection::Std);
+    CHECK(e.selection() == Selection::Std);
+    e.set_method(Method::SSCAM).set_samples(4).set_noise_std(0.5).set_seed(9).set_adaptive(0.1, 4);
+    CHECK(e.method() == Method::SSCAM && e.get_param(Param::Samples) == 4 && e.get_param(Param::NoiseStd) == 0.5 &&
+          e.get_param(Param::Seed) == 9 && e.get_param(Param::AdaptiveTolerance) == 0.1 &&
+          e.get_param(Param::AdaptiveStep) == 4);
     e.set_param(Param::Upsample, SCORECAM_UPSAMPLE_BILINEAR);
     CHECK(static_cast<int>(e.get_param(Param::Upsample)) == SCORECAM_UPSAMPLE_BILINEAR && e.upsample() == Upsample::Bilinear);
 
@@ -537,11 +592,69 @@ static void test_params() {
     CHECK(e.batch_size() == 7 && e.threads() == 2 && e.selection() == Selection::All && e.norm_eps() == 1e-10 &&
           e.baseline() == 0 && !e.normalize_map() && e.upsample() == Upsample::Bicubic);
 }
+#pragma GCC diagnostic pop
+
+// Explainer(nullptr) holds no handle and fails cleanly; release() hands the handle to the caller,
+// with its parameters and without the wrapper's callbacks; an adopted handle is owned again.
+static void test_empty_and_release(LinearModel &model, const Data &d, const std::vector<float> &ref) {
+    using scorecam::Param;
+    scorecam::Explainer empty(nullptr);
+    CHECK(!empty && empty.get() == nullptr && empty.release() == nullptr && empty.last_error().empty());
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false, empty.set_param(Param::BatchSize, 2));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false, empty.get_param("threads"));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false, empty.set_preset("seed"));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false, empty.set_forward(std::ref(model), D));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false,
+                 empty.set_progress([](size_t, size_t) { return true; }));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false, empty.set_channels({1}));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false, empty.map_size(H, W, AH, AW));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false,
+                 empty.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4}));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false,
+                 empty.evaluate(scorecam::Metric::AverageDrop, d.x, d.x_shape, ref, H, W, {4}));
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "holds no handle", false, empty.details(0));
+    empty = make_explainer(model); // an empty explainer can be assigned to
+    CHECK(static_cast<bool>(empty) && same_bits(empty.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4}), ref));
+
+    auto token = std::make_shared<int>(0);
+    int forward_calls = 0;
+    scorecam::Explainer e;
+    e.set_forward(
+         [&model, &forward_calls, token](const float *images, int64_t n, int64_t c, int64_t h, int64_t w, float *out,
+                                         int64_t dim) {
+             forward_calls++;
+             model(images, n, c, h, w, out, dim);
+         },
+         D)
+        .set_progress([token](size_t, size_t) { return true; })
+        .set_param(Param::BatchSize, 2);
+    scorecam_explainer *const handle = e.get();
+    scorecam_explainer *raw = e.release();
+    CHECK(raw == handle && raw != nullptr && !e && e.get() == nullptr && e.release() == nullptr);
+    CHECK(token.use_count() == 1); // the wrapper's callbacks went with the release
+    EXPECT_ERROR(SCORECAM_E_NULL_POINTER, "released", false, e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4}));
+    { scorecam::Explainer gone = std::move(e); } // NOLINT: destroying an empty explainer frees nothing
+
+    // The handle outlives its wrapper (ASan: no use after free): parameters kept, callbacks unset.
+    double batch = 0;
+    CHECK(scorecam_explainer_get_param(&batch, raw, SCORECAM_PARAM_BATCH_SIZE) == SCORECAM_OK && batch == 2);
+    std::vector<float> maps(ref.size());
+    const int64_t target = 4;
+    CHECK(scorecam_explainer_compute(maps.data(), maps.size(), raw, d.x.data(), d.x_shape.n, C, H, W, d.acts.data(),
+                                     K, AH, AW, &target, 1) == SCORECAM_E_NO_FORWARD);
+    CHECK(forward_calls == 0);
+
+    // Adopted back: the new wrapper owns it (LSan: no leak) and gives it callbacks of its own.
+    scorecam::Explainer adopted(raw);
+    CHECK(adopted.get() == raw && adopted.get_param<int64_t>(Param::BatchSize) == 2);
+    adopted.set_forward(std::ref(model), D);
+    CHECK(same_bits(adopted.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4}), ref));
+}
 
 static void test_errors(LinearModel &model, const Data &d, const std::vector<float> &ref) {
     scorecam::Explainer e;
     EXPECT_ERROR(SCORECAM_E_NO_FORWARD, "", true, e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {4}));
-    e.set_forward(std::ref(model), D).set_batch_size(2);
+    e.set_forward(std::ref(model), D).set_param(scorecam::Param::BatchSize, 2);
 
     // A rejected forward leaves the previous one in place.
     EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "output_dim", true,
@@ -562,16 +675,18 @@ static void test_errors(LinearModel &model, const Data &d, const std::vector<flo
     e.set_preset("seed");
 
     // Bad parameter values; none of them changes anything.
-    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "", true, e.set_batch_size(0));
+    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "", true, e.set_param(scorecam::Param::BatchSize, 0));
     EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "", true, e.set_param(scorecam::Param::BatchSize, 2.5));
-    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "", true, e.set_upsample(static_cast<scorecam::Upsample>(7)));
-    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "", true, e.set_norm_eps(-1));
-    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "", true, e.set_baseline(std::nan("")));
-    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "", true, e.set_selection_count(0));
+    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "", true, e.set_param(scorecam::Param::Upsample, static_cast<scorecam::Upsample>(7)));
+    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "", true, e.set_param("norm_eps", -1));
+    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "", true, e.set_param(scorecam::Param::Baseline, std::nan("")));
+    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "", true, e.set_param(scorecam::Param::SelectionCount, 0));
     EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "", true, e.set_param(static_cast<scorecam::Param>(999), 1));
     EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "", true, e.get_param(static_cast<scorecam::Param>(999)));
     EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "seed", true, e.set_preset("no-such-preset"));
-    CHECK(e.batch_size() == 2 && e.upsample() == scorecam::Upsample::Bicubic && e.norm_eps() == 1e-10);
+    CHECK(e.get_param<int64_t>(scorecam::Param::BatchSize) == 2 &&
+          e.get_param<scorecam::Upsample>(scorecam::Param::Upsample) == scorecam::Upsample::Bicubic &&
+          e.get_param("norm_eps") == 1e-10);
 
     // Shapes: the wrapper checks vectors against their shapes, the engine the rest.
     EXPECT_ERROR(SCORECAM_E_SHAPE, "input", false,
@@ -706,18 +821,18 @@ static void test_presets_methods_metrics(LinearModel &model, const Data &d) {
     for (float v : low) top = std::max(top, v);
     CHECK(top > 0.99f && top <= 1.0f); // torchcam maps are normalized
 
-    e.set_method(scorecam::Method::ISCAM).set_samples(3);
+    e.set_param(scorecam::Param::Method, scorecam::Method::ISCAM).set_param("samples", 3);
     size_t passes = 0;
     e.set_progress([&](size_t done, size_t) { passes = done; return true; });
     (void)e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {2});
     CHECK(passes == static_cast<size_t>(d.x_shape.n * K * 3));
-    e.set_method(scorecam::Method::SSCAM).set_seed(3);
+    e.set_param(scorecam::Param::Method, scorecam::Method::SSCAM).set_param(scorecam::Param::Seed, 3);
     const std::vector<float> noisy = e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {2});
     CHECK(same_bits(noisy, e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {2})));
     e.set_progress({});
 
     e.set_preset("seed");
-    e.set_normalize_map(true);
+    e.set_param(scorecam::Param::NormalizeMap, true);
     const std::vector<float> maps = e.compute(d.x, d.x_shape, d.acts, d.acts_shape, {1, 3});
     const std::vector<double> drop =
         e.evaluate(scorecam::Metric::AverageDrop, d.x, d.x_shape, maps, H, W, {1, 3});
@@ -741,7 +856,7 @@ static void test_masks_mode(LinearModel &model, const Data &d, const std::vector
     const std::vector<int64_t> targets = {2};
     std::vector<float> masked(static_cast<size_t>(C * H * W));
     scorecam::Explainer e;
-    e.set_batch_size(2).set_masks_forward(
+    e.set_param(scorecam::Param::BatchSize, 2).set_masks_forward(
         [&](const float *masks, const int64_t *images, int64_t n, const float *input, int64_t, int64_t c, int64_t h,
             int64_t w, float *outputs, int64_t output_dim) {
             for (int64_t i = 0; i < n; i++) {
@@ -787,6 +902,8 @@ int main() {
     test_channels(model, d);
     test_param_table();
     test_params();
+    test_deprecated_accessors();
+    test_empty_and_release(model, d, ref);
     test_errors(model, d, ref);
     test_no_leaks_on_exceptions(model, d, ref);
     test_presets_methods_metrics(model, d);

@@ -1,9 +1,14 @@
 // scorecam.hpp with SCORECAM_NO_EXCEPTIONS, built with -fno-exceptions: it compiles, it works, and
-// a failure prints the engine's message to stderr and aborts.
+// a failure prints the engine's message to stderr and aborts: the header's default
+// SCORECAM_CXX_API_THROW under SCORECAM_NO_EXCEPTIONS.
 //   test_cpp_noexcept         a successful run; exit 0
 //   test_cpp_noexcept fail    an invalid parameter: the message on stderr, then SIGABRT
 #define SCORECAM_NO_EXCEPTIONS
 #include "scorecam.hpp"
+
+#ifndef SCORECAM_CXX_API_THROW
+#error "scorecam.hpp must define SCORECAM_CXX_API_THROW when the includer did not"
+#endif
 
 #include <cstdio>
 #include <cstring>
@@ -12,7 +17,7 @@
 int main(int argc, char **argv) {
     scorecam::Explainer e;
     if (argc > 1 && std::strcmp(argv[1], "fail") == 0) {
-        e.set_batch_size(0); // aborts
+        e.set_param(scorecam::Param::BatchSize, 0); // aborts
         std::puts("test_cpp_noexcept: no abort");
         return 1;
     }
@@ -26,7 +31,7 @@ int main(int argc, char **argv) {
              }
          },
          2)
-        .set_batch_size(3);
+        .set_param(scorecam::Param::BatchSize, 3);
     std::vector<float> x(2 * 4 * 4), acts(3 * 2 * 2);
     for (size_t i = 0; i < x.size(); i++) x[i] = static_cast<float>(i % 5) / 5.0f;
     for (size_t i = 0; i < acts.size(); i++) acts[i] = static_cast<float>((i * 7) % 11);

@@ -7,6 +7,11 @@
 //     message to stderr and std::abort() instead; it is defined for you under -fno-exceptions.
 //     (If exceptions are compiled in, an exception thrown by your own callback is still rethrown
 //     by compute(): it is yours, not the wrapper's.)
+//   - Both are the default of one macro, SCORECAM_CXX_API_THROW(status, message) (int status,
+//     const std::string &message): define it before including this header to report failures your
+//     own way (throw your own type, log, abort). If it returns, the wrapper aborts.
+//   - Explainer(nullptr) holds no handle; release() hands the handle back and leaves the object so.
+//     Using an explainer without a handle fails with SCORECAM_E_NULL_POINTER.
 //   - Callbacks are std::function objects. Their trampolines never let an exception reach C: it is
 //     caught, the run ends, and compute() rethrows that very exception (its original type) once the
 //     C call has returned. The explainer stays usable afterwards.
@@ -32,6 +37,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -43,6 +49,15 @@
 
 #if !SCORECAM_CXX_HAS_EXCEPTIONS && !defined(SCORECAM_NO_EXCEPTIONS)
 #define SCORECAM_NO_EXCEPTIONS
+#endif
+
+// How the wrapper reports a failure (see the top of this file); yours if defined before this header.
+#ifndef SCORECAM_CXX_API_THROW
+#ifdef SCORECAM_NO_EXCEPTIONS
+#define SCORECAM_CXX_API_THROW(status, message) ::scorecam::detail::print_and_abort((status), (message))
+#else
+#define SCORECAM_CXX_API_THROW(status, message) throw ::scorecam::Error((status), (message))
+#endif
 #endif
 
 namespace scorecam {
@@ -188,16 +203,30 @@ private:
 
 namespace detail {
 
-// Reports a failure: throws scorecam::Error, or prints and aborts under SCORECAM_NO_EXCEPTIONS.
-[[noreturn]] inline void fail(int status, const std::string &message) {
-#ifdef SCORECAM_NO_EXCEPTIONS
+// SCORECAM_CXX_API_THROW under SCORECAM_NO_EXCEPTIONS: the message on stderr, then abort.
+[[noreturn]] inline void print_and_abort(int status, const std::string &message) noexcept {
     std::fprintf(stderr, "scorecam: %s: %s\n", scorecam_status_string(status),
                  message.empty() ? "(no message)" : message.c_str());
     std::fflush(stderr);
     std::abort();
-#else
-    throw Error(status, message);
-#endif
+}
+
+// Reports a failure through SCORECAM_CXX_API_THROW; never returns, even if that macro does.
+[[noreturn]] inline void fail(int status, const std::string &message) {
+    SCORECAM_CXX_API_THROW(status, message);
+    std::abort();
+}
+
+// A parameter's value (a double) as T: an enum of this header, bool, an integer or a floating type.
+template <class T> T param_as(double value) {
+    if constexpr (std::is_enum_v<T>) {
+        return static_cast<T>(static_cast<std::underlying_type_t<T>>(value));
+    } else if constexpr (std::is_same_v<T, bool>) {
+        return value != 0;
+    } else {
+        static_assert(std::is_arithmetic_v<T>, "get_param<T>: T is an enum, bool or a number");
+        return static_cast<T>(value);
+    }
 }
 
 // The message of a failure on `handle`, falling back to the thread's.
@@ -309,6 +338,13 @@ public:
     // Creates an explainer and applies a named preset.
     explicit Explainer(const std::string &preset) : Explainer() { set_preset(preset); }
 
+    // An explainer holding no handle (as onnxruntime's Ort::Session(nullptr)): it may be destroyed,
+    // assigned to or tested; anything else fails with SCORECAM_E_NULL_POINTER.
+    explicit Explainer(std::nullptr_t) noexcept {}
+
+    // Takes ownership of a handle from scorecam_explainer_create (or release()); nullptr: empty.
+    explicit Explainer(scorecam_explainer *handle) : state_(new CallbackState()), handle_(handle) {}
+
     ~Explainer() { scorecam_explainer_destroy(handle_); }
 
     Explainer(const Explainer &) = delete;
@@ -327,10 +363,24 @@ public:
         return *this;
     }
 
-    // False for a moved-from explainer.
+    // False for an explainer without a handle: Explainer(nullptr), moved-from or released.
     explicit operator bool() const noexcept { return handle_ != nullptr; }
     // The C handle, still owned by this object (callbacks registered through it are not tracked).
     scorecam_explainer *get() const noexcept { return handle_; }
+
+    // Hands the C handle to the caller, who now owns it (scorecam_explainer_destroy), and leaves this
+    // object empty. The callbacks set through this object die with it, so they are unset on the
+    // handle first; its parameters, preset and channels stay.
+    scorecam_explainer *release() noexcept {
+        if (handle_ != nullptr && state_) {
+            if (state_->forward) scorecam_explainer_set_forward(handle_, nullptr, 0, nullptr);
+            if (state_->masks_forward) scorecam_explainer_set_masks_forward(handle_, nullptr, 0, nullptr);
+            if (state_->scoring) scorecam_explainer_set_scoring(handle_, nullptr, nullptr);
+            if (state_->progress) scorecam_explainer_set_progress(handle_, nullptr, nullptr);
+        }
+        state_.reset();
+        return std::exchange(handle_, nullptr);
+    }
     // The message of the last failing call on this handle ("" if the last call succeeded).
     std::string last_error() const { return scorecam_explainer_last_error(handle_); }
 
@@ -338,14 +388,9 @@ public:
 
     // Registers the model; output_dim is the length of one output row. An empty fn unsets it.
     Explainer &set_forward(ForwardFn fn, int64_t output_dim) {
-        require_handle();
-        if (fn) {
-            detail::check(scorecam_explainer_set_forward(handle_, &forward_bridge, output_dim, state_.get()), handle_);
-        } else {
-            detail::check(scorecam_explainer_set_forward(handle_, nullptr, output_dim, nullptr), handle_);
-        }
-        state_->forward = std::move(fn);
-        return *this;
+        return install<scorecam_forward_fn, &CallbackState::forward>(std::move(fn), [&](auto c_fn, void *data) {
+            return scorecam_explainer_set_forward(handle_, c_fn, output_dim, data);
+        });
     }
 
     // Unsets the model (compute then fails with NoForward).
@@ -353,43 +398,30 @@ public:
 
     // Registers a scoring callback; an empty fn restores the default scoring (PARAM_SCORE).
     Explainer &set_scoring(ScoringFn fn) {
-        require_handle();
-        if (fn) {
-            detail::check(scorecam_explainer_set_scoring(handle_, &scoring_bridge, state_.get()), handle_);
-        } else {
-            detail::check(scorecam_explainer_set_scoring(handle_, nullptr, nullptr), handle_);
-        }
-        state_->scoring = std::move(fn);
-        return *this;
+        return install<scorecam_scoring_fn, &CallbackState::scoring>(std::move(fn), [&](auto c_fn, void *data) {
+            return scorecam_explainer_set_scoring(handle_, c_fn, data);
+        });
     }
 
     // Masks mode: compute calls fn with masks instead of the forward with masked images (evaluate
     // still uses the forward). An empty fn unsets it.
     Explainer &set_masks_forward(MasksForwardFn fn, int64_t output_dim) {
-        require_handle();
-        if (fn) {
-            detail::check(scorecam_explainer_set_masks_forward(handle_, &masks_forward_bridge, output_dim, state_.get()),
-                          handle_);
-        } else {
-            detail::check(scorecam_explainer_set_masks_forward(handle_, nullptr, output_dim, nullptr), handle_);
-        }
-        state_->masks_forward = std::move(fn);
-        return *this;
+        return install<scorecam_masks_forward_fn, &CallbackState::masks_forward>(
+            std::move(fn), [&](auto c_fn, void *data) {
+                return scorecam_explainer_set_masks_forward(handle_, c_fn, output_dim, data);
+            });
     }
 
     // Registers a progress callback (return false to cancel); an empty fn removes it.
     Explainer &set_progress(ProgressFn fn) {
-        require_handle();
-        if (fn) {
-            detail::check(scorecam_explainer_set_progress(handle_, &progress_bridge, state_.get()), handle_);
-        } else {
-            detail::check(scorecam_explainer_set_progress(handle_, nullptr, nullptr), handle_);
-        }
-        state_->progress = std::move(fn);
-        return *this;
+        return install<scorecam_progress_fn, &CallbackState::progress>(std::move(fn), [&](auto c_fn, void *data) {
+            return scorecam_explainer_set_progress(handle_, c_fn, data);
+        });
     }
 
     // ---- parameters ----
+    // Every parameter through set_param / get_param, by Param or by the library's own name; no
+    // per-parameter accessors: the library's table (param_table()) stays the one list of them.
 
     Explainer &set_param(Param param, double value) {
         require_handle();
@@ -409,6 +441,19 @@ public:
     Explainer &set_param(const std::string &name, double value) { return set_param(param_named(name), value); }
     double get_param(const std::string &name) const { return get_param(param_named(name)); }
 
+    // An enum value of this header: set_param(Param::Upsample, Upsample::Bilinear).
+    template <class E, class = std::enable_if_t<std::is_enum_v<E>>> Explainer &set_param(Param param, E value) {
+        return set_param(param, static_cast<double>(static_cast<std::underlying_type_t<E>>(value)));
+    }
+    template <class E, class = std::enable_if_t<std::is_enum_v<E>>>
+    Explainer &set_param(const std::string &name, E value) {
+        return set_param(param_named(name), value);
+    }
+
+    // The value as T, an enum of this header, bool or a number: get_param<Upsample>(Param::Upsample).
+    template <class T> T get_param(Param param) const { return detail::param_as<T>(get_param(param)); }
+    template <class T> T get_param(const std::string &name) const { return detail::param_as<T>(get_param(name)); }
+
     static Param param_named(const std::string &name) {
         for (const ParamInfo &info : param_table())
             if (info.name == name) return static_cast<Param>(info.param);
@@ -423,32 +468,9 @@ public:
         return *this;
     }
 
-    Explainer &set_batch_size(int64_t n) { return set_param(Param::BatchSize, static_cast<double>(n)); }
-    Explainer &set_upsample(Upsample mode) { return set_param(Param::Upsample, static_cast<int>(mode)); }
-    Explainer &set_selection(Selection mode) { return set_param(Param::Selection, static_cast<int>(mode)); }
-    Explainer &set_selection_count(int64_t k) { return set_param(Param::SelectionCount, static_cast<double>(k)); }
-    // Selection `mode` keeping the top k channels.
-    Explainer &set_selection(Selection mode, int64_t k) { return set_selection_count(k).set_selection(mode); }
-    // CSKIP: the top k channels by spatial max.
-    Explainer &set_cskip(int64_t k) { return set_selection(Selection::Max, k); }
-    Explainer &set_skip_constant(bool on) { return set_param(Param::SkipConstant, on ? 1 : 0); }
-    Explainer &set_norm_eps(double eps) { return set_param(Param::NormEps, eps); }
-    Explainer &set_weighting(Weighting mode) { return set_param(Param::Weighting, static_cast<int>(mode)); }
-    Explainer &set_subtract_base(bool on) { return set_param(Param::SubtractBase, on ? 1 : 0); }
-    Explainer &set_score(Score mode) { return set_param(Param::Score, static_cast<int>(mode)); }
-    Explainer &set_baseline(double b) { return set_param(Param::Baseline, b); }
-    Explainer &set_normalize_map(bool on) { return set_param(Param::NormalizeMap, on ? 1 : 0); }
-    // Worker threads building masks; 0 = all cores.
-    Explainer &set_threads(int64_t n) { return set_param(Param::Threads, static_cast<double>(n)); }
-
-    Explainer &set_method(Method method) { return set_param(Param::Method, static_cast<int>(method)); }
-    // SS-CAM / IS-CAM passes per channel; 0 = the method's default (35 / 10).
-    Explainer &set_samples(int64_t n) { return set_param(Param::Samples, static_cast<double>(n)); }
-    Explainer &set_noise_std(double std) { return set_param(Param::NoiseStd, std); }
-    Explainer &set_seed(int64_t seed) { return set_param(Param::Seed, static_cast<double>(seed)); }
-    // Adaptive channel budget: stop when the normalized map moves by at most `tolerance` per step.
-    Explainer &set_adaptive(double tolerance, int64_t step = 8) {
-        return set_param(Param::AdaptiveTolerance, tolerance).set_param(Param::AdaptiveStep, static_cast<double>(step));
+    // CSKIP (the Python binding's cskip): the top k channels by spatial max (Selection Max, count k).
+    Explainer &set_cskip(int64_t k) {
+        return set_param(Param::SelectionCount, static_cast<double>(k)).set_param(Param::Selection, Selection::Max);
     }
 
     // Explains exactly these channels of every image, in this order (e.g. ranked by the host's own
@@ -466,20 +488,6 @@ public:
         detail::check(scorecam_explainer_get_channel_count(&count, handle_), handle_);
         return count;
     }
-
-    int64_t batch_size() const { return static_cast<int64_t>(get_param(Param::BatchSize)); }
-    Upsample upsample() const { return static_cast<Upsample>(static_cast<int>(get_param(Param::Upsample))); }
-    Selection selection() const { return static_cast<Selection>(static_cast<int>(get_param(Param::Selection))); }
-    int64_t selection_count() const { return static_cast<int64_t>(get_param(Param::SelectionCount)); }
-    bool skip_constant() const { return static_cast<int64_t>(get_param(Param::SkipConstant)) != 0; }
-    double norm_eps() const { return get_param(Param::NormEps); }
-    Weighting weighting() const { return static_cast<Weighting>(static_cast<int>(get_param(Param::Weighting))); }
-    bool subtract_base() const { return static_cast<int64_t>(get_param(Param::SubtractBase)) != 0; }
-    Score score() const { return static_cast<Score>(static_cast<int>(get_param(Param::Score))); }
-    double baseline() const { return get_param(Param::Baseline); }
-    bool normalize_map() const { return static_cast<int64_t>(get_param(Param::NormalizeMap)) != 0; }
-    int64_t threads() const { return static_cast<int64_t>(get_param(Param::Threads)); }
-    Method method() const { return static_cast<Method>(static_cast<int>(get_param(Param::Method))); }
 
     // The size of the maps compute writes for h x w inputs and ah x aw activations.
     std::pair<int64_t, int64_t> map_size(int64_t h, int64_t w, int64_t ah, int64_t aw) const {
@@ -612,6 +620,77 @@ public:
         return d;
     }
 
+    // ---- deprecated: per-parameter accessors ----
+    // Forwards to set_param / get_param, kept so that older code compiles.
+#define SCORECAM_CXX_DEPRECATED(use) [[deprecated("use " use)]]
+    SCORECAM_CXX_DEPRECATED("set_param(Param::BatchSize, n)")
+    Explainer &set_batch_size(int64_t n) { return set_param(Param::BatchSize, static_cast<double>(n)); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Upsample, mode)")
+    Explainer &set_upsample(Upsample mode) { return set_param(Param::Upsample, mode); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Selection, mode)")
+    Explainer &set_selection(Selection mode) { return set_param(Param::Selection, mode); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::SelectionCount, k)")
+    Explainer &set_selection_count(int64_t k) { return set_param(Param::SelectionCount, static_cast<double>(k)); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::SelectionCount, k).set_param(Param::Selection, mode)")
+    Explainer &set_selection(Selection mode, int64_t k) {
+        return set_param(Param::SelectionCount, static_cast<double>(k)).set_param(Param::Selection, mode);
+    }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::SkipConstant, on)")
+    Explainer &set_skip_constant(bool on) { return set_param(Param::SkipConstant, on); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::NormEps, eps)")
+    Explainer &set_norm_eps(double eps) { return set_param(Param::NormEps, eps); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Weighting, mode)")
+    Explainer &set_weighting(Weighting mode) { return set_param(Param::Weighting, mode); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::SubtractBase, on)")
+    Explainer &set_subtract_base(bool on) { return set_param(Param::SubtractBase, on); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Score, mode)")
+    Explainer &set_score(Score mode) { return set_param(Param::Score, mode); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Baseline, b)")
+    Explainer &set_baseline(double b) { return set_param(Param::Baseline, b); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::NormalizeMap, on)")
+    Explainer &set_normalize_map(bool on) { return set_param(Param::NormalizeMap, on); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Threads, n)")
+    Explainer &set_threads(int64_t n) { return set_param(Param::Threads, static_cast<double>(n)); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Method, method)")
+    Explainer &set_method(Method method) { return set_param(Param::Method, method); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Samples, n)")
+    Explainer &set_samples(int64_t n) { return set_param(Param::Samples, static_cast<double>(n)); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::NoiseStd, std)")
+    Explainer &set_noise_std(double std) { return set_param(Param::NoiseStd, std); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::Seed, seed)")
+    Explainer &set_seed(int64_t seed) { return set_param(Param::Seed, static_cast<double>(seed)); }
+    SCORECAM_CXX_DEPRECATED("set_param(Param::AdaptiveTolerance, t).set_param(Param::AdaptiveStep, step)")
+    Explainer &set_adaptive(double tolerance, int64_t step = 8) {
+        return set_param(Param::AdaptiveTolerance, tolerance).set_param(Param::AdaptiveStep, static_cast<double>(step));
+    }
+    SCORECAM_CXX_DEPRECATED("get_param<int64_t>(Param::BatchSize)")
+    int64_t batch_size() const { return get_param<int64_t>(Param::BatchSize); }
+    SCORECAM_CXX_DEPRECATED("get_param<Upsample>(Param::Upsample)")
+    Upsample upsample() const { return get_param<Upsample>(Param::Upsample); }
+    SCORECAM_CXX_DEPRECATED("get_param<Selection>(Param::Selection)")
+    Selection selection() const { return get_param<Selection>(Param::Selection); }
+    SCORECAM_CXX_DEPRECATED("get_param<int64_t>(Param::SelectionCount)")
+    int64_t selection_count() const { return get_param<int64_t>(Param::SelectionCount); }
+    SCORECAM_CXX_DEPRECATED("get_param<bool>(Param::SkipConstant)")
+    bool skip_constant() const { return get_param<bool>(Param::SkipConstant); }
+    SCORECAM_CXX_DEPRECATED("get_param(Param::NormEps)")
+    double norm_eps() const { return get_param(Param::NormEps); }
+    SCORECAM_CXX_DEPRECATED("get_param<Weighting>(Param::Weighting)")
+    Weighting weighting() const { return get_param<Weighting>(Param::Weighting); }
+    SCORECAM_CXX_DEPRECATED("get_param<bool>(Param::SubtractBase)")
+    bool subtract_base() const { return get_param<bool>(Param::SubtractBase); }
+    SCORECAM_CXX_DEPRECATED("get_param<Score>(Param::Score)")
+    Score score() const { return get_param<Score>(Param::Score); }
+    SCORECAM_CXX_DEPRECATED("get_param(Param::Baseline)")
+    double baseline() const { return get_param(Param::Baseline); }
+    SCORECAM_CXX_DEPRECATED("get_param<bool>(Param::NormalizeMap)")
+    bool normalize_map() const { return get_param<bool>(Param::NormalizeMap); }
+    SCORECAM_CXX_DEPRECATED("get_param<int64_t>(Param::Threads)")
+    int64_t threads() const { return get_param<int64_t>(Param::Threads); }
+    SCORECAM_CXX_DEPRECATED("get_param<Method>(Param::Method)")
+    Method method() const { return get_param<Method>(Param::Method); }
+#undef SCORECAM_CXX_DEPRECATED
+
 private:
     // Lives on the heap so that user_data stays valid when the Explainer moves.
     struct CallbackState {
@@ -624,7 +703,8 @@ private:
 
     void require_handle() const {
         if (handle_ == nullptr) {
-            detail::fail(SCORECAM_E_NULL_POINTER, "scorecam::Explainer: use of a moved-from explainer");
+            detail::fail(SCORECAM_E_NULL_POINTER,
+                         "scorecam::Explainer holds no handle (Explainer(nullptr), moved-from or released)");
         }
     }
 
@@ -656,38 +736,34 @@ private:
 #endif
     }
 
-    static int forward_bridge(void *user_data, const float *images, int64_t n, int64_t c, int64_t h, int64_t w,
-                              float *outputs, int64_t output_dim) noexcept {
-        auto *state = static_cast<CallbackState *>(user_data);
-        return guarded(state, [&] {
-            state->forward(images, n, c, h, w, outputs, output_dim);
-            return 0;
-        });
+    // Registers fn: `set(c_fn, user_data)` is the scorecam_explainer_set_* call, given fn's bridge and
+    // the state, or NULLs for an empty fn (which unsets the callback). Kept only once the engine took it.
+    template <class CFn, auto Member, class Fn, class Set> Explainer &install(Fn fn, Set &&set) {
+        require_handle();
+        const CFn c_fn = fn ? &bridge<CFn, Member>::call : nullptr;
+        detail::check(set(c_fn, fn ? state_.get() : nullptr), handle_);
+        state_.get()->*Member = std::move(fn);
+        return *this;
     }
 
-    static int masks_forward_bridge(void *user_data, const float *masks, const int64_t *images, int64_t n,
-                                    const float *input, int64_t b, int64_t c, int64_t h, int64_t w, float *outputs,
-                                    int64_t output_dim) noexcept {
-        auto *state = static_cast<CallbackState *>(user_data);
-        return guarded(state, [&] {
-            state->masks_forward(masks, images, n, input, b, c, h, w, outputs, output_dim);
-            return 0;
-        });
-    }
-
-    static int scoring_bridge(void *user_data, const float *outputs, int64_t n, int64_t output_dim,
-                              const int64_t *targets, std::size_t num_targets, float *scores) noexcept {
-        auto *state = static_cast<CallbackState *>(user_data);
-        return guarded(state, [&] {
-            state->scoring(outputs, n, output_dim, targets, num_targets, scores);
-            return 0;
-        });
-    }
-
-    static int progress_bridge(void *user_data, std::size_t done, std::size_t total) noexcept {
-        auto *state = static_cast<CallbackState *>(user_data);
-        return guarded(state, [&] { return state->progress(done, total) ? 0 : 1; });
-    }
+    // The one C trampoline: bridge<CFn, &CallbackState::fn>::call has the signature of the C callback
+    // type CFn and calls state->fn with its arguments (user_data is the state). A callback returning
+    // void succeeds unless it throws; one returning bool (progress) fails with false.
+    template <class CFn, auto Member> struct bridge;
+    template <class... Args, auto Member> struct bridge<int (*)(void *, Args...), Member> {
+        static int call(void *user_data, Args... args) noexcept {
+            auto *state = static_cast<CallbackState *>(user_data);
+            return guarded(state, [&] {
+                auto &fn = state->*Member;
+                if constexpr (std::is_void_v<decltype(fn(args...))>) {
+                    fn(args...);
+                    return 0;
+                } else {
+                    return fn(args...) ? 0 : 1;
+                }
+            });
+        }
+    };
 
     std::unique_ptr<CallbackState> state_;
     scorecam_explainer *handle_ = nullptr;

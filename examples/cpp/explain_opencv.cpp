@@ -217,11 +217,11 @@ int run(const Options &o) {
     // ---- the explainer: the forward callback runs the same net on the masked batch ----
     std::size_t masked_images = 0, batches = 0;
     scorecam::Explainer explainer; // the "seed" preset
-    explainer.set_batch_size(o.batch_size);
+    explainer.set_param(scorecam::Param::BatchSize, static_cast<double>(o.batch_size));
     if (o.cskip > 0 && o.cskip < k) {
         explainer.set_cskip(o.cskip);
     } else {
-        explainer.set_selection(scorecam::Selection::All);
+        explainer.set_param(scorecam::Param::Selection, scorecam::Selection::All);
     }
     explainer.set_forward(
         [&](const float *images, int64_t n, int64_t c, int64_t h, int64_t w, float *outputs, int64_t output_dim) {
