@@ -44,7 +44,7 @@ def images():
     import skimage
 
     data = pathlib.Path(skimage.__file__).parent / "data"
-    return [("sample_image_01", REPO / "examples" / "data" / "sample_image_01.jpg"),
+    return [("sample_image_01", REPO / "bindings" / "python" / "scorecam" / "models" / "data" / "sample_image_01.jpg"),
             ("chelsea", data / "chelsea.png"), ("coffee", data / "coffee.png")]
 
 

@@ -26,7 +26,7 @@ def make_images(folder: pathlib.Path, count: int) -> None:
     from skimage import data
 
     repo = pathlib.Path(__file__).resolve().parents[1]
-    sources = [np.asarray(Image.open(repo / "examples/data/sample_image_01.jpg").convert("RGB")),
+    sources = [np.asarray(Image.open(repo / "bindings/python/scorecam/models/data/sample_image_01.jpg").convert("RGB")),
                data.chelsea(), data.coffee(), data.astronaut()]
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(count):

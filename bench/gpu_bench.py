@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "examples" / "data" / "sample_image_01.jpg"
+SAMPLE = REPO / "bindings" / "python" / "scorecam" / "models" / "data" / "sample_image_01.jpg"
 BATCH = 64
 
 

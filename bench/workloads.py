@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "examples" / "data" / "sample_image_01.jpg"
+SAMPLE = REPO / "bindings" / "python" / "scorecam" / "models" / "data" / "sample_image_01.jpg"
 LAYER = "head_relu6"
 TARGET = 243          # bull mastiff, the top-1 class of the sample image
 THREADS = 2           # the machine's cores: ONNX Runtime, torch and the engine each get 2

@@ -57,7 +57,14 @@ extern "C" {
 #define SCORECAM_VERSION_NUMBER \
     (SCORECAM_VERSION_MAJOR * 10000 + SCORECAM_VERSION_MINOR * 100 + SCORECAM_VERSION_PATCH)
 
-/* The version of the library actually loaded; compare with SCORECAM_VERSION_NUMBER. */
+/* The compatibility rule, written once for every binding: a library of version number `loaded`
+   serves code written for `wanted` when both have the same major version and the library is not
+   older (within one major, symbols are only ever added). */
+#define SCORECAM_VERSION_COMPATIBLE(loaded, wanted) \
+    ((loaded) / 10000 == (wanted) / 10000 && (loaded) >= (wanted))
+
+/* The version of the library actually loaded; compare with SCORECAM_VERSION_NUMBER
+   (SCORECAM_VERSION_COMPATIBLE(scorecam_version_number(), SCORECAM_VERSION_NUMBER)). */
 int scorecam_version_number(void);
 /* "MAJOR.MINOR.PATCH"; static storage. */
 const char *scorecam_version_string(void);

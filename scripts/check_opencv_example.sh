@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks what examples/cpp/explain_opencv printed (stdin) for examples/data/sample_image_01.jpg, a
+# Checks what examples/cpp/explain_opencv printed (stdin) for bindings/python/scorecam/models/data/sample_image_01.jpg, a
 # dog above a cat, explained for at least one dog class and one cat class:
 #   - the most probable class is a dog (ImageNet 151..268);
 #   - the map of every dog class peaks in the upper half of the image, that of every cat class

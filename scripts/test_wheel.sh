@@ -43,11 +43,14 @@ for dir in $(echo "$PATH" | tr ':' ' '); do
     [ -x "$dir/swift" ] || path=${path:+$path:}$dir
 done
 run() { (cd "$work" && env -u SCORECAM_LIBRARY -u PYTHONPATH -u VIRTUAL_ENV PATH="$path" \
-    SCORECAM_CACHE="$work/cache" "$@"); }
+    SCORECAM_CACHE_DIR="$work/cache" "$@"); }
 if run sh -c 'command -v swift' > /dev/null; then fail "swift is still on PATH"; fi
 run python3 -m venv "$work/venv"
 run "$work/venv/bin/python" -m pip install --quiet "$wheel"
-image=$repo/examples/data/sample_image_01.jpg
+# The sample photo ships inside the wheel (the quick starts use it).
+image=$(run "$work/venv/bin/python" -c "from scorecam.models import ModelBundle; print(ModelBundle.sample_image())")
+case "$image" in "$work/venv/"*) [ -s "$image" ] || fail "the sample photo is missing from the wheel" ;;
+                 *) fail "the sample photo is not the wheel's: $image" ;; esac
 
 # 4. Without its extra, the CLI says which one, in one line.
 status=0

@@ -265,10 +265,9 @@ inline int version_number() noexcept { return scorecam_version_number(); }
 constexpr int header_version_number() noexcept { return SCORECAM_VERSION_NUMBER; }
 
 // Whether a library of version `loaded` serves code compiled against `compiled` (both
-// MAJOR * 10000 + MINOR * 100 + PATCH): the same major, and not older. Within a major, symbols are
-// only ever added, so a newer minor or patch is a drop-in.
+// MAJOR * 10000 + MINOR * 100 + PATCH): the header's rule, SCORECAM_VERSION_COMPATIBLE.
 constexpr bool version_compatible(int loaded, int compiled) noexcept {
-    return loaded / 10000 == compiled / 10000 && loaded >= compiled;
+    return SCORECAM_VERSION_COMPATIBLE(loaded, compiled);
 }
 
 // Fails (scorecam::Error, status SCORECAM_E_INVALID_ARGUMENT) unless the loaded library is

@@ -40,8 +40,8 @@ def _binding_version() -> tuple[int, int, int]:
 
 def compatible(loaded: int, wanted: int) -> bool:
     """Whether a library of version number `loaded` serves a binding written for `wanted`
-    (MAJOR * 10000 + MINOR * 100 + PATCH): the same major, and not older. Within one major,
-    symbols are only ever added, so a newer minor or patch is a drop-in."""
+    (MAJOR * 10000 + MINOR * 100 + PATCH): the header's SCORECAM_VERSION_COMPATIBLE, the same
+    major and not older (tests/test_version.py checks the two agree)."""
     return loaded // 10000 == wanted // 10000 and loaded >= wanted
 
 

@@ -2,10 +2,11 @@ import pathlib
 
 import numpy as np
 import pytest
+from scorecam.models import ModelBundle
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
-# The seed's sample image (a dog above a cat), MIT-licensed, committed with its licence.
-SAMPLE_IMAGE = REPO / "examples" / "data" / "sample_image_01.jpg"
+# The seed's sample photo (a dog and a cat), MIT-licensed: the copy inside the installed package.
+SAMPLE_IMAGE = ModelBundle.sample_image()
 
 
 @pytest.fixture

@@ -249,7 +249,7 @@ def test_progress_totals_come_from_the_engine(monkeypatch, small_case):
     """The bar's total is the engine's count of masked images, which is what the model runs."""
     import scorecam.explainer
 
-    monkeypatch.setattr(scorecam.explainer, "make_bar", BarRecorder)
+    monkeypatch.setattr(scorecam._handle, "make_bar", BarRecorder)
     x, activations, model = small_case  # K = 12 channels
     cases = [(dict(cskip=8), {}, 8), (dict(method="sscam", samples=5), {}, 12 * 5)]
     for options, call, expected in cases:

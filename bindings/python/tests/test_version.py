@@ -14,7 +14,7 @@ from scorecam import _lib
 from scorecam._deps import require
 from scorecam.errors import MissingDependencyError
 
-from conftest import REPO
+from conftest import REPO, SAMPLE_IMAGE
 
 HEADER = REPO / "include" / "scorecam.h"
 
@@ -40,6 +40,27 @@ def test_one_version_everywhere():
 ])
 def test_compatibility_rule(loaded, wanted, ok):
     assert _lib.compatible(loaded, wanted) is ok
+
+
+def test_compatibility_rule_is_the_headers(tmp_path):
+    """The binding's rule is SCORECAM_VERSION_COMPATIBLE of include/scorecam.h, pair for pair."""
+    compiler = os.environ.get("CC") or shutil.which("cc")
+    assert compiler, "a C compiler is needed to evaluate the header's macro"
+    versions = [0, 1, 99, 100, 101, 199, 200, 9999, 10000, 10001, 10099, 10100, 10101, 19999, 20000, 20100]
+    source = tmp_path / "rule.c"
+    source.write_text('#include <stdio.h>\n#include "scorecam.h"\nstatic const int v[] = {'
+                      + ", ".join(map(str, versions)) + '};\nint main(void) {\n'
+                      "    for (unsigned i = 0; i < sizeof v / sizeof *v; i++)\n"
+                      "        for (unsigned j = 0; j < sizeof v / sizeof *v; j++)\n"
+                      '            printf("%d %d %d\\n", v[i], v[j], SCORECAM_VERSION_COMPATIBLE(v[i], v[j]) ? 1 : 0);\n'
+                      "    return 0;\n}\n")
+    subprocess.run([compiler, "-std=c99", "-Wall", "-Werror", f"-I{REPO / 'include'}", str(source), "-o",
+                    str(tmp_path / "rule")], check=True)
+    lines = subprocess.run([str(tmp_path / "rule")], capture_output=True, text=True, check=True).stdout.split("\n")
+    pairs = [tuple(map(int, line.split())) for line in lines if line]
+    assert len(pairs) == len(versions) ** 2
+    assert [(loaded, wanted, _lib.compatible(loaded, wanted)) for loaded, wanted, _ in pairs] == \
+        [(loaded, wanted, bool(ok)) for loaded, wanted, ok in pairs]
 
 
 PROBE = """
@@ -99,7 +120,7 @@ def run_without(modules, code, *args):
 
 def test_cli_names_the_extra_in_one_line(tmp_path):
     result = run_without(["onnxruntime", "PIL"], "from scorecam.__main__ import run\nsys.exit(run())",
-                         "explain", str(REPO / "examples" / "data" / "sample_image_01.jpg"), "-o", str(tmp_path))
+                         "explain", str(SAMPLE_IMAGE), "-o", str(tmp_path))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "scorecam: the default model, EfficientNet-Lite0, needs onnxruntime, pillow (not installed): "
@@ -107,7 +128,7 @@ def test_cli_names_the_extra_in_one_line(tmp_path):
 
 
 def test_library_errors_name_the_extra():
-    code = ("import scorecam.onnx, scorecam._deps as d\n"
+    code = ("import scorecam.onnx, scorecam.errors as d\n"
             "try:\n    scorecam.onnx.OnnxModel('m.onnx', 'layer')\n"
             "except d.MissingDependencyError as e:\n    print(e)\n")
     result = run_without(["onnxruntime"], code)
