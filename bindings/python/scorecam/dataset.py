@@ -40,7 +40,7 @@ __all__ = ["explain_dataset", "Summary", "UsageError", "Interrupted", "default_w
 Targets = Union[str, int, Sequence[int]]
 SUMMARY_NAME = "summary.json"
 # A worker's peak resident memory with the default model: ~0.4 GB at CSKIP 16, ~2 GB with all
-# channels at batch 128 (ONNX Runtime's buffers for 128 images; docs/SCALING.md).
+# channels at batch 128 (ONNX Runtime's buffers for 128 images; docs/DATASETS.md).
 MEMORY_PER_WORKER = 2 << 30
 
 
