@@ -1,4 +1,5 @@
-"""Runs every fenced code snippet of README.md and docs/*.md exactly as printed.
+"""Runs every fenced code snippet of README.md, docs/*.md and the Python package's README exactly as
+printed.
 
     python scripts/check_snippets.py [--python PY] [--lib-dir DIR] [--only LANGS] [-k TEXT] [FILE...]
 
@@ -308,7 +309,7 @@ def shell_commands(snippet: Snippet) -> tuple[list[str], list[str]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Runs the docs' code snippets as printed.",
                                      epilog="See the module docstring for what runs how.")
-    parser.add_argument("files", nargs="*", type=pathlib.Path, help="Markdown files (default: README.md docs/*.md)")
+    parser.add_argument("files", nargs="*", type=pathlib.Path, help="Markdown files (default: README.md, docs/*.md, bindings/python/README.md)")
     parser.add_argument("--python", default=sys.executable, help="the Python with scorecam installed (default: this one)")
     parser.add_argument("--lib-dir", default=str(ROOT / "build" / "lib"),
                         help="where libscorecam.so is, for C and C++ snippets (default: build/lib)")
@@ -317,7 +318,8 @@ def main() -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="show the output of passing snippets too")
     args = parser.parse_args()
 
-    files = args.files or [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    files = args.files or [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+                           ROOT / "bindings" / "python" / "README.md"]
     snippets = [s for f in files for s in snippets_in(f.absolute())]
     if args.only:
         wanted = {LANGUAGES.get(x.strip(), x.strip()) for x in args.only.split(",")}
