@@ -13,7 +13,7 @@ public typealias Metric = ScoreCAMCore.Metric
 /// The channels, scores and weights one image's explanation was made of.
 public typealias ImageDetails = ScoreCAMCore.ImageDetails
 
-/// The libraries whose maps a preset reproduces (README, "Presets").
+/// The libraries whose maps a preset reproduces (docs/PYTHON.md, "Presets").
 public enum Preset: String, CaseIterable, Sendable {
     /// tiskw/scorecam-pytorch (the default).
     case seed

@@ -18,7 +18,7 @@ from ._work import Config, Worker
 
 Targets = Union[str, int, Sequence[int]]
 # A worker's peak resident memory with the default model: ~0.4 GB at CSKIP 16, ~2 GB with all
-# channels at batch 128 (ONNX Runtime's buffers for 128 images; docs/SCALING.md).
+# channels at batch 128 (ONNX Runtime's buffers for 128 images; docs/DATASETS.md).
 MEMORY_PER_WORKER = 2 << 30
 
 
