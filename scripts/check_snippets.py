@@ -21,7 +21,7 @@ What runs, by the fence's language:
 Other languages (text, cmake, json, none) are not snippets.
 
 The temporary directory of python, sh and console snippets holds a fixture:
-  photos/dog_and_cat.jpg   the sample image (the package's scorecam/data/sample_image_01.jpg)
+  photos/dog_and_cat.jpg   the sample image (the package's scorecam/models/data/sample_image_01.jpg)
   model.onnx               the default model, EfficientNet-Lite0 (only when the snippet names it)
 
 Opting out: an HTML comment on the line just before the fence,
@@ -52,7 +52,7 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "bindings" / "python" / "scorecam" / "data" / "sample_image_01.jpg"
+SAMPLE = ROOT / "bindings" / "python" / "scorecam" / "models" / "data" / "sample_image_01.jpg"
 SNIPPET_BUILD = ROOT / "build" / "snippets"
 LANGUAGES = {"python": "python", "py": "python", "c": "c", "cpp": "cpp", "c++": "cpp", "swift": "swift",
              "sh": "sh", "bash": "sh", "shell": "sh", "console": "console"}

@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "bindings/python/scorecam/data/sample_image_01.jpg"
+SAMPLE = ROOT / "bindings/python/scorecam/models/data/sample_image_01.jpg"
 
 
 def main() -> int:

@@ -9,6 +9,11 @@ REPO = pathlib.Path(__file__).resolve().parents[3]
 SAMPLE_IMAGE = ModelBundle.sample_image()
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: long tests (the full model in torch, real worker pools, Ray): "
+                            "`make test` runs them, `make check` (-m 'not slow') does not")
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -12,6 +12,9 @@ import ray  # installed by `make test` (Makefile: .ray-deps)
 from dataset_helpers import manifest_rows, ordinary_images, saved_maps, temporaries
 from scorecam.dataset import explain_dataset
 
+# Real worker processes (and a local Ray): the whole suite runs these, the quick tier does not.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def local_ray():

@@ -8,7 +8,12 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from dataset_helpers import manifest_rows, ordinary_images, run_cli, temporaries
+
+# Real worker processes (and a local Ray): the whole suite runs these, the quick tier does not.
+pytestmark = pytest.mark.slow
 
 
 def test_rerun_after_sigkill_completes_each_image_once(tmp_path):

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from dataset_helpers import manifest_rows, ordinary_images, saved_maps, temporaries
 from scorecam.dataset import explain_dataset
+
+# Real worker processes (and a local Ray): the whole suite runs these, the quick tier does not.
+pytestmark = pytest.mark.slow
 
 
 def test_two_workers_equal_one_worker_bit_for_bit(tmp_path):

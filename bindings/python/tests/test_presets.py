@@ -33,7 +33,9 @@ def test_fixtures_cover_every_preset():
     assert len({image for _, image in CASES}) == 3
 
 
-@pytest.mark.parametrize("preset, image", CASES)
+# gradcam and torchcam take 7-15 s a case: the quick tier keeps the paper preset's three.
+@pytest.mark.parametrize("preset, image", [pytest.param(*case, marks=[pytest.mark.slow] if case[0] != "paper" else [])
+                                           for case in CASES])
 def test_preset_reproduces_its_library(onnx_model, preset, image):
     keys = sorted(key for key in MAPS.files if key.startswith(f"{preset}/{image}/"))
     classes = [int(key.rsplit("/", 1)[1]) for key in keys]
@@ -48,6 +50,7 @@ def test_preset_reproduces_its_library(onnx_model, preset, image):
         assert error < 1e-4, f"{key}: relative error {error:.2e}"
 
 
+@pytest.mark.slow  # ~20 s
 def test_metrics_reproduce_torchcam(onnx_model):
     import torch
     import torch.nn.functional as F

@@ -28,6 +28,7 @@ def peak(heatmap):
     return int(y), int(x)
 
 
+@pytest.mark.slow  # ~8 s each; test_dog_above_cat stays in the quick tier
 @pytest.mark.parametrize("image, expected, box", [
     # box: (top, bottom, left, right) of the object in the 224 x 224 input
     ("chelsea.png", 285, (20, 200, 30, 190)),   # Egyptian cat: the cat's face

@@ -40,6 +40,7 @@ def seed_channels(activations, cskip_out=16):
     return torch.argsort(maxima.reshape([-1]), descending=True)[:cskip_out]
 
 
+@pytest.mark.slow  # all 1280 channels, in torch twice: ~80 s
 def test_vanilla_matches_the_seed_formula(lite0):
     model, x, _ = lite0
     # The seed's own calling convention: an (H, W, C) float64 numpy image; four classes from one
