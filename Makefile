@@ -30,7 +30,7 @@ LINK       := -L$(LIBDIR) -lscorecam -Wl,-rpath,$(abspath $(LIBDIR)) -lm -lpthre
 
 C_TESTS    := $(patsubst Tests/c/%.c,%,$(wildcard Tests/c/test_*.c))
 C_TEST_HDRS := $(wildcard Tests/c/*.h)
-CPP_HDRS   := bindings/cpp/scorecam.hpp include/scorecam.h
+CPP_HDRS   := bindings/cpp/scorecam.hpp include/scorecam.h Tests/cpp/check.hpp
 
 PYTHON     ?= python3
 VENV       := .venv

@@ -15,17 +15,7 @@
 #include <utility>
 #include <vector>
 
-static int g_checks = 0;
-static int g_failures = 0;
-
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        g_checks++;                                                                    \
-        if (!(cond)) {                                                                 \
-            g_failures++;                                                              \
-            std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                              \
-    } while (0)
+#include "check.hpp"
 
 // `body` must throw scorecam::Error with `status` and a message containing `substring`. If
 // `engine` is true the message must be the engine's own: the thread's last error, verbatim.

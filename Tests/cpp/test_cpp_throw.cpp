@@ -29,17 +29,7 @@ static void host_throw(int status, const std::string &message) {
 #define SCORECAM_CXX_API_THROW(status, message) host_throw((status), (message))
 #include "scorecam.hpp"
 
-static int g_checks = 0;
-static int g_failures = 0;
-
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        g_checks++;                                                                    \
-        if (!(cond)) {                                                                 \
-            g_failures++;                                                              \
-            std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                              \
-    } while (0)
+#include "check.hpp"
 
 // `body` must report through host_throw (once) with `status` and a message containing `substring`.
 template <class Body> static void expect_host(int line, int status, const char *substring, Body &&body) {
