@@ -5,16 +5,17 @@
 
 The layers: _lib (the C declarations) -> _handle (one engine handle, its callbacks) -> explainer
 (the API); targets, errors and progress beside them; the adapters torch, onnx, models; the seed
-API (seed); the dataset runner (the dataset subpackage) and its command line (cli).
+API (seed); model cards (card); the dataset runner (the dataset subpackage) and its command line (cli).
 """
 from __future__ import annotations
 
 from ._lib import VERSION
+from .card import ModelCard
 from .errors import CancelledError, LibraryError, ScoreCAMError, Status
 from .explainer import Details, Explainer
 
 __version__ = ".".join(map(str, VERSION))
-__all__ = ["Explainer", "Details", "ScoreCAM", "Status", "ScoreCAMError", "CancelledError", "LibraryError",
+__all__ = ["Explainer", "Details", "ScoreCAM", "ModelCard", "Status", "ScoreCAMError", "CancelledError", "LibraryError",
            "library_version", "__version__"]
 
 

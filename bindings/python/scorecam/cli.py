@@ -1,9 +1,10 @@
-"""Command line: python -m scorecam explain INPUT... -o OUT
+"""Command line: python -m scorecam explain INPUT... -o OUT  (also: layers MODEL, card --default)
 
 A thin shell over scorecam.dataset.explain_dataset: explains each image (files, directories,
-glob patterns, --list FILE) for its top classes (or the ones given) and writes one overlay PNG per
-image and class at the image's own size, a manifest row per image, and summary.json. Without
---model it uses the default model (EfficientNet-Lite0, ImageNet-1k).
+glob patterns, --list FILE) for its targets (top classes, segments or detections, as the model
+card's task says, or the classes given) and writes one overlay PNG per image and target at the
+image's own size, a manifest row per image, and summary.json. Without --card or --model it uses
+the default model (EfficientNet-Lite0, ImageNet-1k).
 
 Exit status: 0 every image ok; 1 some image failed ("N ok, M failed" last); 2 usage error;
 130 interrupted (rerun the same command to resume).
@@ -11,9 +12,12 @@ Exit status: 0 every image ok; 1 some image failed ("N ok, M failed" last); 2 us
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import shlex
 import sys
+
+from .errors import UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -66,14 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--list", dest="list_file", type=pathlib.Path, metavar="FILE",
                          help="a text file with one image path per line")
     explain.add_argument("-o", "--output", type=pathlib.Path, required=True, help="output directory")
-    explain.add_argument("--model", type=pathlib.Path, help="an ONNX classifier (default: EfficientNet-Lite0)")
-    explain.add_argument("--layer", help="the tensor to explain in --model (required with --model)")
-    explain.add_argument("--size", type=_count(1), default=224, help="input size of --model (default 224)")
+    _add_model_arguments(explain)
     which = explain.add_mutually_exclusive_group()
     which.add_argument("--class", dest="classes", type=_count(0), nargs="+", metavar="N",
                        help="class indices to explain")
-    which.add_argument("--top", type=_count(1), default=1, metavar="K",
-                       help="explain each image's K top classes (default 1)")
+    which.add_argument("--top", type=_count(1), metavar="K",
+                       help="explain each image's K top targets (default: the task's: classify 1, a sigmoid "
+                            "card's classes above its threshold, segment every class present, detect every box)")
     explain.add_argument("--cskip", type=_count(1), metavar="K'", help="CSKIP: keep the K' channels of largest max")
     explain.add_argument("--preset", default="seed", choices=["seed", "gradcam", "torchcam", "paper"],
                          help="which library's maps to reproduce (default seed)")
@@ -97,7 +100,90 @@ def _parser() -> argparse.ArgumentParser:
                          help="no progress bar (default: a bar when stderr is a terminal)")
     explain.add_argument("-q", "--quiet", action="store_true", help="no line per image (errors still shown)")
     _add_layers_parser(commands)
+    _add_card_parser(commands)
     return parser
+
+
+def _add_model_arguments(explain) -> None:
+    model = explain.add_argument_group(
+        "model", "the model and how pictures become its input: a card (docs/MODEL_CARDS.md; "
+        "`python -m scorecam card --default` prints one to start from), flags overriding its fields")
+    which = model.add_mutually_exclusive_group()
+    which.add_argument("--card", type=pathlib.Path, metavar="FILE", help="a model card (.json or .toml)")
+    which.add_argument("--model", help="an .onnx file (its embedded card, else the default preprocessing), a "
+                                       "TorchScript file or package.module:factory (default: EfficientNet-Lite0)")
+    model.add_argument("--layer", help="the tensor (ONNX) or module (torch) to explain")
+    model.add_argument("--size", type=_count(1), nargs="+", metavar=("H", "W"),
+                       help="input size: H W, or one number for a square")
+    model.add_argument("--resize", choices=["squash", "shorter_side_then_center_crop"],
+                       help="squash to the size, or the shorter side to --resize-to then the centre crop")
+    model.add_argument("--resize-to", type=_count(1), metavar="N", help="the shorter side before the centre crop")
+    model.add_argument("--scale", type=_positive_float, help="pixel values (0..255) times this, e.g. 0.00392156862745098")
+    model.add_argument("--mean", type=float, nargs=3, metavar=("R", "G", "B"),
+                       help="subtracted per channel after --scale (in the model's channel order)")
+    model.add_argument("--std", type=_positive_float, nargs=3, metavar=("R", "G", "B"),
+                       help="divided per channel after --mean")
+    model.add_argument("--bgr", action="store_true", default=None, help="the model takes BGR channels")
+    model.add_argument("--labels", type=pathlib.Path, metavar="FILE",
+                       help="class names: one per line, or a JSON list")
+    model.add_argument("--outputs", choices=["logits", "probabilities", "sigmoid"],
+                       help="what the model outputs (logits get a softmax; sigmoid: multi-label)")
+    model.add_argument("--task", choices=["classify", "segment", "detect"], help="what to explain per image")
+
+
+def card_from_args(args):
+    """The run's model: a ModelCard with the command line's overrides (or the default's)."""
+    from .card import ModelCard
+    from .dataset._run import card_for
+
+    def warn(message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    card = ModelCard.load(args.card) if args.card is not None else card_for(args.model, warn=warn)
+    size = args.size
+    if size is not None and len(size) > 2:
+        raise UsageError("--size takes H W, or one number for a square")
+    overrides = {"layer": args.layer, "size": None if size is None else (size * 2)[:2], "resize": args.resize,
+                 "resize_to": args.resize_to, "scale": args.scale, "mean": args.mean, "std": args.std,
+                 "bgr": args.bgr, "outputs": args.outputs, "task": args.task,
+                 # a labels file on the command line is relative to the working directory
+                 "labels": None if args.labels is None else os.path.abspath(args.labels)}
+    return card.replace(**{name: value for name, value in overrides.items() if value is not None})
+
+
+def _add_card_parser(commands) -> None:
+    card = commands.add_parser("card", help="print a model card: the default model's, or a file's as it is read",
+                               description="Prints a model card as JSON (every field explicit): --default "
+                                           "for the default model's (a starting point for your own), or a "
+                                           "card file or an ONNX file's embedded card after checking it.")
+    which = card.add_mutually_exclusive_group(required=True)
+    which.add_argument("--default", action="store_true", help="the default model's card")
+    which.add_argument("file", nargs="?", type=pathlib.Path, help="a card (.json, .toml) or an .onnx file")
+    card.add_argument("--check", action="store_true",
+                      help="also load the model and run the checks a dataset run makes (input size, layer, "
+                           "labels, outputs)")
+
+
+def card_command(args) -> int:
+    from .card import ModelCard, check_model, load_model
+
+    try:
+        if args.default:
+            card = ModelCard.default()
+        elif args.file.suffix.lower() == ".onnx":
+            card = ModelCard.from_onnx(args.file)
+            if card is None:
+                print(f"error: {args.file} carries no model card (metadata key scorecam.card)", file=sys.stderr)
+                return EXIT_FAILED
+        else:
+            card = ModelCard.load(args.file)
+        if args.check:
+            check_model(load_model(card))
+    except UsageError as error:
+        print(f"python -m scorecam card: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.write(card.to_json())
+    return EXIT_OK
 
 
 def _add_layers_parser(commands) -> None:
@@ -125,7 +211,7 @@ def layers_command(args) -> int:
 
 
 def explain_command(args) -> int:
-    from .dataset import Interrupted, UsageError, explain_dataset, metrics_table
+    from .dataset import Interrupted, explain_dataset, metrics_table
 
     if args.ray is not None and args.ray != "local" and pathlib.Path(args.ray).exists():
         # `--ray photos/`: the optional address swallowed an input; Ray addresses are not paths.
@@ -137,8 +223,8 @@ def explain_command(args) -> int:
         return EXIT_USAGE
     try:
         summary = explain_dataset(
-            args.images, args.output, list_file=args.list_file, model=args.model, layer=args.layer,
-            size=args.size, targets=args.classes if args.classes else f"top{args.top}", cskip=args.cskip,
+            args.images, args.output, list_file=args.list_file, model=card_from_args(args),
+            targets=args.classes if args.classes else None if args.top is None else f"top{args.top}", cskip=args.cskip,
             preset=args.preset, method=args.method, adaptive=args.adaptive, batch_size=args.batch_size,
             metrics=args.metrics, save_maps=args.save_maps, overwrite=args.overwrite, workers=args.workers,
             ray_address=args.ray, progress=args.progress, verbose=not args.quiet)
@@ -174,6 +260,8 @@ def main(argv=None) -> int:
         return explain_command(args)
     if args.command == "layers":
         return layers_command(args)
+    if args.command == "card":
+        return card_command(args)
     return EXIT_USAGE
 
 

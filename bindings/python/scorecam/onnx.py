@@ -51,17 +51,29 @@ def _layers(model) -> list[Layer]:
             for node in model.graph.node if node.op_type != "Constant" for name in node.output if name]
 
 
+def _load(path):
+    """An onnx.ModelProto from a path, or the ModelProto given (copied: OnnxModel adds an output)."""
+    onnx, _ = _import()
+    if isinstance(path, onnx.ModelProto):
+        copy = onnx.ModelProto()
+        copy.CopyFrom(path)
+        return copy
+    return onnx.load(os.fspath(path))
+
+
 class OnnxModel:
-    """path: an .onnx file; layer: the name of the intermediate tensor to explain (e.g. the last
+    """path: an .onnx file (or a loaded onnx.ModelProto); layer: the name of the intermediate tensor to explain (e.g. the last
     activation before pooling; see `OnnxModel.layers(path)`); output: the model output to score
     (default: the first one). threads: ONNX Runtime intra-op threads (0 = its default).
 
     A model exported with a fixed batch size (e.g. 1) is run in chunks of that size, with a
     warning: export it with a dynamic batch axis to let the engine's batches through whole."""
 
-    def __init__(self, path: str | os.PathLike, layer: str, *, output: str | None = None, threads: int = 0):
+    def __init__(self, path, layer: str, *, output: str | None = None, threads: int = 0):
         onnx, onnxruntime = _import()
-        model = onnx.load(os.fspath(path))
+        model = _load(path)
+        self.path = None if isinstance(path, onnx.ModelProto) else os.fspath(path)
+        path = self.path or "the model"
         graph = model.graph
         produced = [name for node in graph.node for name in node.output if name]
         if layer not in produced:
@@ -83,7 +95,7 @@ class OnnxModel:
         batch = first.shape[0] if first.shape else None
         self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
         if self.fixed_batch is not None:
-            warnings.warn(f"{os.fspath(path)}: the input {self.input!r} has a fixed batch size of {self.fixed_batch}; "
+            warnings.warn(f"{path}: the input {self.input!r} has a fixed batch size of {self.fixed_batch}; "
                           f"batches run {self.fixed_batch} image(s) at a time. Export with a dynamic batch axis "
                           "(torch.onnx.export(..., dynamic_axes={'input': {0: 'batch'}})) to run them whole.",
                           stacklevel=2)
@@ -108,6 +120,11 @@ class OnnxModel:
         candidates = list(dict.fromkeys(close + containing))[:6]
         hint = f"; closest: {', '.join(map(repr, candidates))}" if candidates else ""
         return f"{message}{hint} (list them with `python -m scorecam layers {path}`)"
+
+    @staticmethod
+    def output_names(path) -> list[str]:
+        """The names of the model's outputs, in order."""
+        return [o.name for o in _load(path).graph.output]
 
     @staticmethod
     def layers(path: str | os.PathLike, *, four_d: bool = True) -> list[Layer]:

@@ -37,8 +37,9 @@ class TorchModel:
     output: for models returning a dict, tuple or list (torchvision segmentation models return
         {"out": ..., "aux": ...}): the key or index of the output to explain, or a callable
         raw output -> tensor.
-    reshape: pytorch-grad-cam's reshape_transform convention: a callable applied to the layer's
-        output tensor that returns (N, K, h, w) activations, e.g. `vit_reshape()` for ViT tokens.
+    reshape: pytorch-grad-cam's reshape_transform convention: a callable applied to what the layer
+        returns (a tensor, or the dict/tuple of a backbone) that gives (N, K, h, w) activations,
+        e.g. `vit_reshape()` for ViT tokens, `feature_pyramid_reshape()` for a dict of FPN levels.
     backend: "torch" (default) or "onnxruntime": the masked forwards through ONNX Runtime (the
         model exported once per input shape, cached on disk, see `scorecam._torch_onnx`); every
         unmasked forward still runs in torch (it gives the activations) and checks ONNX Runtime's
@@ -100,9 +101,9 @@ class TorchModel:
 
     def _keep(self, module, inputs, output):
         if self._capture:
-            if isinstance(output, (tuple, list)):
+            if isinstance(output, (tuple, list)) and self.reshape is None:
                 output = output[0]  # e.g. attention blocks returning (tokens, weights)
-            self._activations = output.detach()
+            self._activations = _detached(output)  # with reshape=, whatever the layer returns
 
     def _pick(self, raw):
         """The explained output from what the model returned."""
@@ -176,6 +177,12 @@ class TorchModel:
             raise RuntimeError(f"the layer {self.layer!r} did not run in the forward pass")
         if self.reshape is not None:
             activations = self.reshape(activations)
+        if not isinstance(activations, torch.Tensor):
+            keys = f" with keys {', '.join(map(str, activations.keys()))}" if isinstance(activations, dict) else ""
+            raise ValueError(f"the layer {self.layer!r} returns a {type(activations).__name__}{keys}, not a tensor: "
+                             "pass reshape= a callable making (N, K, h, w) activations of it, e.g. "
+                             "scorecam.torch.feature_pyramid_reshape() for a dict of feature maps "
+                             "(pytorch-grad-cam's fasterrcnn_reshape_transform)")
         if activations.ndim != 4:
             hint = " (token activations? pass reshape=vit_reshape())" if activations.ndim == 3 else ""
             raise ValueError(f"the activations of {self.layer!r} have shape {tuple(activations.shape)}, "
@@ -256,5 +263,36 @@ def vit_reshape(height: int | None = None, width: int | None = None, prefix_toke
                 raise ValueError(f"{count - prefix_tokens} tokens do not form a square grid: give height and width")
             h = w = side
         return grid.reshape(n, h, w, channels).permute(0, 3, 1, 2)
+
+    return reshape
+
+
+def _detached(output):
+    """A layer's output (a tensor, or a dict/tuple/list of them) detached from autograd."""
+    if isinstance(output, dict):
+        return type(output)((key, _detached(value)) for key, value in output.items())
+    if isinstance(output, (tuple, list)):
+        return type(output)(_detached(value) for value in output)
+    return output.detach() if hasattr(output, "detach") else output
+
+
+def feature_pyramid_reshape(level: str | None = None) -> Callable:
+    """For layers returning a dict of feature maps (torchvision's detection backbones, FPNs):
+    every level's absolute values resized (bilinear) to the size of `level` (default: the
+    smallest level) and concatenated along the channels, as pytorch-grad-cam's
+    fasterrcnn_reshape_transform does with level "pool"."""
+
+    def reshape(levels):
+        import torch
+        import torch.nn.functional as functional
+
+        if not isinstance(levels, dict) or not levels:
+            raise ValueError(f"feature_pyramid_reshape expects a dict of (N, K, h, w) tensors, got {type(levels).__name__}")
+        if level is not None and level not in levels:
+            raise ValueError(f"feature_pyramid_reshape: no level {level!r}; levels: {', '.join(map(str, levels))}")
+        size = levels[level].shape[-2:] if level is not None else min((v.shape[-2:] for v in levels.values()),
+                                                                       key=lambda s: s[0] * s[1])
+        resized = [functional.interpolate(torch.abs(value), tuple(size), mode="bilinear") for value in levels.values()]
+        return torch.cat(resized, dim=1)
 
     return reshape

@@ -60,13 +60,6 @@ def read_image(path: str | os.PathLike):
         return to_rgb(oriented).copy()
 
 
-def model_input(image, size: int) -> np.ndarray:
-    """uint8 (size, size, 3): the model's view of the picture, bicubic as scorecam.models._lite0 does."""
-    Image, _ = _pil()
-    bicubic = getattr(Image, "Resampling", Image).BICUBIC
-    return np.asarray(image.resize((size, size), bicubic), np.uint8)
-
-
 def resize_map(heatmap: np.ndarray, width: int, height: int) -> np.ndarray:
     """A float map stretched (bilinear) to width x height."""
     if heatmap.shape == (height, width):
@@ -77,12 +70,41 @@ def resize_map(heatmap: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(picture.resize((width, height), bilinear), dtype=np.float32)
 
 
-def overlay_at_size(image, heatmap: np.ndarray) -> np.ndarray:
+def overlay_at_size(image, heatmap: np.ndarray, box=None) -> np.ndarray:
     """The seed's overlay (half picture, half JET colormap) at the picture's own resolution; the
-    same pixels as scorecam.imaging.overlay, in integer arithmetic to keep big photos cheap."""
+    same pixels as scorecam.imaging.overlay, in integer arithmetic to keep big photos cheap.
+
+    box: the region (x0, y0, x1, y1) of the picture the model saw (a centre crop), None for all of
+    it; the map covers that region and the rest of the picture is shown at half brightness."""
     rgb = np.asarray(image, dtype=np.uint8)
-    colors = to_colormap(resize_map(heatmap, rgb.shape[1], rgb.shape[0]))
-    return ((rgb.astype(np.uint16) + colors) // 2).astype(np.uint8)
+    height, width = rgb.shape[:2]
+    if box is None or tuple(box) == (0, 0, width, height):
+        colors = to_colormap(resize_map(heatmap, width, height))
+        return ((rgb.astype(np.uint16) + colors) // 2).astype(np.uint8)
+    x0, y0 = max(0, int(round(box[0]))), max(0, int(round(box[1])))
+    x1, y1 = min(width, max(x0 + 1, int(round(box[2])))), min(height, max(y0 + 1, int(round(box[3]))))
+    picture = rgb // 2
+    colors = to_colormap(resize_map(heatmap, x1 - x0, y1 - y0))
+    picture[y0:y1, x0:x1] = ((rgb[y0:y1, x0:x1].astype(np.uint16) + colors) // 2).astype(np.uint8)
+    return picture
+
+
+def draw_box(picture: np.ndarray, box, caption: str) -> np.ndarray:
+    """A detection's box (x1, y1, x2, y2, original pixels) and caption drawn on an overlay."""
+    Image, _ = _pil()
+    from PIL import ImageDraw
+
+    canvas = Image.fromarray(np.ascontiguousarray(picture, np.uint8))
+    draw = ImageDraw.Draw(canvas)
+    line = max(2, round(min(canvas.size) / 200))
+    x1, y1, x2, y2 = (float(v) for v in box)
+    draw.rectangle([x1, y1, max(x1, x2), max(y1, y2)], outline=(255, 255, 255), width=line)
+    left, top, right, bottom = draw.textbbox((x1, y1), caption)
+    lift = bottom - top + 2 * line
+    ty = y1 - lift if y1 - lift >= 0 else y1
+    draw.rectangle([x1, ty, x1 + right - left + 2 * line, ty + lift], fill=(255, 255, 255))
+    draw.text((x1 + line, ty + line - (top - y1)), caption, fill=(0, 0, 0))
+    return np.asarray(canvas)
 
 
 def write_png(path: pathlib.Path, picture: np.ndarray) -> None:

@@ -10,20 +10,24 @@ import tempfile
 import time
 from typing import Callable, Iterable, Optional, Sequence, Union
 
+from ..card import ModelCard
 from ..errors import Interrupted, UsageError
 from ..progress import make_bar, wanted
 from . import _files, _inputs, _manifest, _pool
 from ._summary import Summary, summarize_metrics, write_summary
 from ._work import Config, Worker
 
-Targets = Union[str, int, Sequence[int]]
+Targets = Union[None, str, int, Sequence[int]]
+Model = Union[None, str, os.PathLike, ModelCard, object]
 # A worker's peak resident memory with the default model: ~0.4 GB at CSKIP 16, ~2 GB with all
 # channels at batch 128 (ONNX Runtime's buffers for 128 images; docs/DATASETS.md).
 MEMORY_PER_WORKER = 2 << 30
 
 
-def _parse_targets(targets: Targets) -> tuple[Optional[tuple], int]:
-    """(fixed classes or None, top)."""
+def _parse_targets(targets: Targets) -> tuple[Optional[tuple], Optional[int]]:
+    """(fixed classes or None, top or None: the task's default)."""
+    if targets is None:
+        return None, None
     if isinstance(targets, str):
         if targets.startswith("top") and targets[3:].isdigit() and int(targets[3:]) >= 1:
             return None, int(targets[3:])
@@ -35,7 +39,46 @@ def _parse_targets(targets: Targets) -> tuple[Optional[tuple], int]:
     classes = tuple(targets)
     if not classes or not all(isinstance(c, int) and not isinstance(c, bool) for c in classes):
         raise UsageError("targets must be \"topK\" or a non-empty list of class indices")
-    return classes, 1
+    return classes, None
+
+
+def card_for(model: Model, layer: Optional[str] = None, size=None, warn: Callable[[str], None] = None) -> ModelCard:
+    """The card of `model` as explain_dataset takes it (see there), with `layer` and `size`
+    (an int or (H, W)) overriding the card's when given."""
+    if model is None:
+        card = ModelCard.default()
+    elif isinstance(model, ModelCard):
+        card = model
+    elif isinstance(model, (str, os.PathLike)) and os.fspath(model).lower().endswith((".json", ".toml")):
+        card = ModelCard.load(model)
+    else:
+        found = None
+        if isinstance(model, (str, os.PathLike)):
+            model = os.fspath(model)
+            if model.lower().endswith(".onnx"):
+                if not os.path.isfile(model):
+                    raise UsageError(f"model file not found: {model}")
+                found = ModelCard.from_onnx(model)
+        if found is not None:
+            card = found
+        else:
+            # No card: the default model's preprocessing, said out loud (a model trained otherwise
+            # gets wrong predictions and maps from it).
+            if warn is not None:
+                spec = ModelCard.default().input
+                warn(f"no model card for {model if isinstance(model, str) else type(model).__name__}: using the "
+                     f"default preprocessing ({spec.size[0]}x{spec.size[1]} {spec.resize}, mean {list(spec.mean)}, "
+                     f"std {list(spec.std)}, RGB) and logits; give a card (--card FILE) if the model expects "
+                     "anything else")
+            name = getattr(model, "layer", None) if not isinstance(model, str) else None
+            card = ModelCard.default().replace(model=os.path.abspath(model) if isinstance(model, str)
+                                               and os.path.exists(model) else model,
+                                               layer=name, output=None, name=None)
+    if layer is not None:
+        card = card.replace(layer=layer)
+    if size is not None:
+        card = card.replace(size=size)
+    return card
 
 
 def default_workers(images: int) -> int:
@@ -92,14 +135,23 @@ class _Display:
 
 
 def _describe_row(row: dict) -> str:
-    top = ", ".join(f"{p['class']} {p['label']} ({p['probability']:.3f})" for p in row["predictions"][:3])
-    return (f"{row['input']}: predicted {top} | {len(row['targets'])} classes, {row['forward_passes']} forward passes, "
-            f"{row['seconds']:.2f} s")
+    predictions = row["predictions"][:3]
+    if row.get("task") == "segment":
+        found = ", ".join(f"{p['class']} {p['label']} ({p['area']:.1%})" for p in predictions)
+        text = f"segments {found or 'none'}"
+    elif row.get("task") == "detect":
+        found = ", ".join(f"{p['label']} ({p['score']:.2f})" for p in predictions)
+        text = f"detected {found or 'nothing above the threshold'}"
+    else:
+        text = "predicted " + ", ".join(f"{p['class']} {p['label']} ({p['probability']:.3f})" for p in predictions)
+    count = len(row["targets"])
+    return (f"{row['input']}: {text} | {count} target{'' if count == 1 else 's'}, "
+            f"{row['forward_passes']} forward passes, {row['seconds']:.2f} s")
 
 
 def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[str, os.PathLike], *,
-                    list_file: Union[str, os.PathLike, None] = None, model: Union[str, os.PathLike, None] = None,
-                    layer: Optional[str] = None, size: int = 224, targets: Targets = "top1",
+                    list_file: Union[str, os.PathLike, None] = None, model: Model = None,
+                    layer: Optional[str] = None, size=None, targets: Targets = None,
                     cskip: Optional[int] = None, preset: str = "seed", method: str = "scorecam",
                     adaptive: Optional[float] = None, batch_size: int = 128, metrics: bool = False,
                     save_maps: bool = False, overwrite: bool = False, workers: Optional[int] = None,
@@ -108,48 +160,58 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
     """Explains every image of `inputs` (files, directories, glob patterns) and of `list_file`
     (one path per line) into `out_dir`; see the module docstring.
 
-    targets: "top1", "top3" ... (the model's top classes per image), or class indices.
+    model: a ModelCard (scorecam.ModelCard: the model, its preprocessing, outputs, labels, task), a
+        card file (.json, .toml), an .onnx file (its embedded card, else the default preprocessing
+        with a warning), "package.module:factory", or a model object (TorchModel, OnnxModel: run in
+        this process only); None: the default model, EfficientNet-Lite0.
+    layer, size: override the card's layer and input size (an int or (H, W)).
+    targets: None (the task's: classify the top class, or the classes above a sigmoid card's
+        threshold; segment every class present; detect every detection), "top1", "top3" ...,
+        or class indices.
     workers: processes (local) or actors (Ray); None: from the cores (local) or the cluster's CPUs.
     ray_address: None (no Ray), "local", "auto" or a cluster address.
     progress: a bar over images; None: when stderr is a terminal. verbose: a line per image.
     on_row: called with each manifest row once it is written.
-    Raises UsageError before any work for bad options, inputs, model or output directory, and
+    Raises UsageError before any work for bad options, inputs, model, card or output directory, and
     Interrupted on Ctrl-C (after stopping the workers; nothing half-written).
     """
     started = time.perf_counter()
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     classes, top = _parse_targets(targets)
-    for name, value, low in (("size", size, 1), ("batch_size", batch_size, 1), ("cskip", cskip, 1)):
+    for name, value, low in (("batch_size", batch_size, 1), ("cskip", cskip, 1)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
             raise UsageError(f"{name} must be an integer >= {low}, got {value!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise UsageError(f"workers must be an integer >= 1, got {workers!r}")
-    if model is not None and not layer:
-        raise UsageError("a model needs a layer (the tensor to explain), e.g. --layer head_relu6")
-    if model is not None and not os.path.isfile(model):
-        raise UsageError(f"model file not found: {os.fspath(model)}")
-    out = pathlib.Path(out_dir)
-    _check_out_dir(out)
 
     def warn(message: str) -> None:
         print(f"warning: {message}", file=sys.stderr)
+
+    card = card_for(model, layer, size, warn)
+    if card.model_kind == "object" and (ray_address is not None or (workers or 1) > 1):
+        raise UsageError("a model object runs in this process only: use workers=1, or a card naming the model "
+                         "(a file or package.module:factory) for worker processes and Ray")
+    out = pathlib.Path(out_dir)
+    _check_out_dir(out)
 
     items = _inputs.expand(inputs, list_file, warn=warn, exclude=out)
     if not items:
         raise UsageError("no images: give image files, directories, glob patterns or --list FILE")
 
-    config = Config(out_dir=os.fspath(out.resolve()), model=None if model is None else os.fspath(model),
-                    layer=layer, size=size, classes=classes, top=top, cskip=cskip, preset=preset,
-                    method=method, adaptive=adaptive, batch_size=batch_size, metrics=metrics,
+    config = Config(out_dir=os.fspath(out.resolve()), card=card, classes=classes, top=top, cskip=cskip,
+                    preset=preset, method=method, adaptive=adaptive, batch_size=batch_size, metrics=metrics,
                     save_maps=save_maps)
-    # Model, layer, classes and engine options are checked before anything is touched; with one
+    if card.model_kind == "object":
+        workers = 1
+    # Model, card, classes and engine options are checked before anything is touched; with one
     # local worker this is the worker.
     cores = _pool.usable_cores()
     probe = Worker(dataclasses.replace(config, threads=cores))
+    config_id, probe_card_id = probe.config_id, probe.card_id
 
     manifest = _manifest.Manifest(out)
-    done, kept = manifest.prepare((i.key for i in items), config.identity(), overwrite)
+    done, kept = manifest.prepare((i.key for i in items), config_id, overwrite)
     _files.remove_temporaries(out)
     todo = [item for item in items if item.key not in done]
 
@@ -174,7 +236,8 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
         del probe  # the workers load their own
 
     summary = Summary(total=len(items), ok=0, failed=0, skipped=len(done), seconds=0.0, out_dir=out,
-                      manifest=manifest.path, backend=backend, workers=count)
+                      manifest=manifest.path, backend=backend, workers=count,
+                      card=dict(card.to_dict(), id=probe_card_id))
     rows = {row["key"]: row for row in kept}
     display = _Display(len(todo), progress, verbose)
 

@@ -30,6 +30,7 @@ class Summary:
     workers: int
     metrics: dict = dataclasses.field(default_factory=dict)
     failures: list = dataclasses.field(default_factory=list)  # (input, message)
+    card: dict = dataclasses.field(default_factory=dict)     # the model card (its JSON form and id)
 
     @property
     def exit_status(self) -> int:
@@ -90,5 +91,5 @@ def write_summary(summary: Summary) -> None:
                 "seconds": round(summary.seconds, 3), "backend": summary.backend, "workers": summary.workers,
                 "images_per_second": round((summary.ok + summary.failed) / summary.seconds, 4)
                 if summary.seconds > 0 else None,
-                "metrics": summary.metrics}
+                "metrics": summary.metrics, "card": summary.card}
     write_bytes(summary.out_dir / SUMMARY_NAME, (json.dumps(document, indent=2) + "\n").encode())

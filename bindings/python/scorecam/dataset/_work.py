@@ -23,24 +23,22 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ..card import ModelCard, check_model, load_model, prepare
 from ..errors import ScoreCAMError, UsageError
-from ..targets import top_classes
-from . import _files, _images
+from . import _files, _images, _tasks
 
 METRICS = ("average_drop", "increase_in_confidence", "insertion", "deletion")
-TOP_PREDICTIONS = 5
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Everything a worker needs to explain any image of the run; picklable, small."""
+    """Everything a worker needs to explain any image of the run; picklable, small (a card naming
+    its model by file or factory; a card holding a model object runs in the driver's process)."""
 
     out_dir: str
-    model: Optional[str] = None      # an .onnx file; None: EfficientNet-Lite0
-    layer: Optional[str] = None      # the tensor to explain in `model`
-    size: int = 224                  # the square input size of `model`
-    classes: Optional[tuple] = None  # fixed class indices, or None for the top `top`
-    top: int = 1
+    card: ModelCard = dataclasses.field(default_factory=ModelCard.default)
+    classes: Optional[tuple] = None  # fixed class indices (detect: labels), or None
+    top: Optional[int] = None        # the top K targets; None: the task's (classify 1, others all)
     cskip: Optional[int] = None
     preset: str = "seed"
     method: str = "scorecam"
@@ -50,22 +48,13 @@ class Config:
     save_maps: bool = False
     threads: int = 0                 # model and engine threads per worker; 0: their defaults
 
-    def identity(self) -> str:
-        """What makes two runs' outputs the same: a resumed run redoes images made otherwise."""
-        fields = dataclasses.asdict(self)
-        for name in ("out_dir", "threads"):
-            fields.pop(name)
-        if self.model is not None:
-            fields["model"] = _file_digest(self.model)
+    def identity(self, card_id: str) -> str:
+        """What makes two runs' outputs the same: a resumed run redoes images made otherwise.
+        card_id: the card's identity with its model's digest (ModelCard.identity)."""
+        fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)
+                  if field.name not in ("out_dir", "threads", "card")}
+        fields["card"] = card_id
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _file_digest(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _slug(text: str) -> str:
@@ -77,38 +66,21 @@ class Worker:
 
     def __init__(self, config: Config):
         self.config = config
+        self.card = config.card
         self.out_dir = pathlib.Path(config.out_dir)
-        self.config_id = config.identity()
-        if config.model is None:
-            from ..models import efficientnet_lite0
-
-            bundle = efficientnet_lite0()
-            self.model, self.labels = bundle.onnx(threads=config.threads), bundle.labels
-        else:
-            from ..onnx import OnnxModel
-
-            if not config.layer:
-                raise UsageError("--model needs --layer (the tensor to explain)")
-            if not os.path.isfile(config.model):
-                raise UsageError(f"model file not found: {config.model}")
-            try:
-                self.model = OnnxModel(config.model, config.layer, threads=config.threads)
-            except ValueError as error:  # no such layer / output
-                raise UsageError(str(error)) from None
-            except Exception as error:  # noqa: BLE001 - onnx's own errors for a file that is not a model
-                raise UsageError(f"cannot load the model {config.model}: {error}") from None
-            self.labels = None
-        try:
-            probe = np.zeros((1, 3, config.size, config.size), np.float32)
-            logits, _ = self.model.run(probe)
-        except Exception as error:  # noqa: BLE001 - the runtime's words for a wrong input size
-            raise UsageError(f"the model does not run on 1x3x{config.size}x{config.size} input: {error}") from None
-        self.output_dim = int(np.prod(logits.shape[1:]))  # OnnxModel returns the model's own shape
-        bad = [c for c in (config.classes or ()) if not 0 <= c < self.output_dim]
-        if bad:
-            raise UsageError(f"class {bad[0]} is outside the model's {self.output_dim} outputs (0..{self.output_dim - 1})")
-        if config.classes is None and not 1 <= config.top <= self.output_dim:
-            raise UsageError(f"--top must be between 1 and {self.output_dim}, got {config.top}")
+        self.model = load_model(config.card, threads=config.threads)
+        self.labels = self.model.labels
+        self.shape = check_model(self.model)
+        self.card_id = config.card.identity(self.model.digest, self.labels)
+        self.config_id = config.identity(self.card_id)
+        self.output_dim = self.shape.output_dim
+        classes = self.shape.classes
+        if classes is not None:
+            bad = [c for c in (config.classes or ()) if not 0 <= c < classes]
+            if bad:
+                raise UsageError(f"class {bad[0]} is outside the model's {classes} classes (0..{classes - 1})")
+            if config.top is not None and config.card.task == "classify" and not 1 <= config.top <= classes:
+                raise UsageError(f"--top must be between 1 and {classes}, got {config.top}")
         self.passes = 0
         self._explainer().close()  # checks the engine options now, not at the first image
 
@@ -131,52 +103,53 @@ class Worker:
         return self.model.forward(batch)
 
     def name(self, c: int) -> str:
-        return self.labels[c] if self.labels and c < len(self.labels) else f"class {c}"
+        return self.labels[c] if self.labels and 0 <= c < len(self.labels) else f"class {c}"
 
 
 def explain_image(worker: Worker, key: str, path: str) -> dict:
     """Explains one image and writes its files; returns its manifest row (status ok or error).
     Only KeyboardInterrupt (and SystemExit) escape: any failure of this image is in the row."""
-    from ..models import _lite0
-
-    config = worker.config
+    config, card = worker.config, worker.card
     start = time.perf_counter()
-    row = {"key": key, "input": path, "status": "error", "config": worker.config_id,
-           "worker": {"host": socket.gethostname(), "pid": os.getpid()}}
+    row = {"key": key, "input": path, "status": "error", "config": worker.config_id, "card": worker.card_id,
+           "task": card.task, "worker": {"host": socket.gethostname(), "pid": os.getpid()}}
     try:
         image = _images.read_image(path)
         width, height = image.size
         row["size"] = [width, height]
-        x = _lite0.normalize(_images.model_input(image, config.size))
-        logits, activations = worker.model.run(x)
-        logits = logits.reshape(len(logits), -1)
-        probabilities = np.exp(logits[0] - logits[0].max())
-        probabilities /= probabilities.sum()
-        ranked = [int(c) for c in top_classes(probabilities, min(max(TOP_PREDICTIONS, config.top),
-                                                                 probabilities.size))]
-        row["predictions"] = [{"class": c, "label": worker.name(c), "probability": float(probabilities[c])}
-                              for c in ranked]
-        targets = list(config.classes) if config.classes else ranked[:config.top]
-        row["targets"] = targets
-        with worker._explainer() as explainer:
-            worker.passes = 0
-            maps = explainer.explain(x[0], activations[0], targets, progress=False)
-            row["channels"] = int(explainer.details().channels.size)
-            row["forward_passes"] = worker.passes + 1  # + the unmasked pass above
-            if config.metrics:
+        x, geometry = prepare(image, card.input)
+        outputs, activations = worker.model.run(x)
+        plan = _tasks.plan(card.task, np.asarray(outputs), card, config.classes, config.top, worker.name, geometry)
+        row["predictions"] = plan.predictions
+        row["targets"] = plan.classes
+        row.update(plan.details)
+        maps = np.zeros((0, *x.shape[2:]), np.float32)
+        row["channels"], row["forward_passes"] = 0, 1
+        if plan.targets:
+            with worker._explainer() as explainer:
                 worker.passes = 0
-                row["metrics"] = {metric: [float(v) for v in explainer.evaluate(x[0], maps, targets, metric,
-                                                                                progress=False)]
-                                  for metric in METRICS}
-                row["metric_forward_passes"] = worker.passes
+                maps = explainer.explain(x[0], activations[0], plan.targets, progress=False)
+                row["channels"] = int(explainer.details().channels.size)
+                row["forward_passes"] = worker.passes + 1  # + the unmasked pass above
+                if config.metrics:
+                    worker.passes = 0
+                    row["metrics"] = {metric: [float(v) for v in explainer.evaluate(
+                        x[0], maps, plan.targets, metric, progress=False)] for metric in METRICS}
+                    row["metric_forward_passes"] = worker.passes
+        box = None if geometry.whole else geometry.box
         files = []
-        for c, heatmap in zip(targets, maps):
-            name = f"{key}_{c}_{_slug(worker.name(c))}.png"
-            _images.write_png(worker.out_dir / name, _images.overlay_at_size(image, heatmap))
+        for i, (c, heatmap) in enumerate(zip(plan.classes, maps)):
+            picture = _images.overlay_at_size(image, heatmap, box)
+            if plan.captions is not None:  # detect: the explained box, and one file per box
+                picture = _images.draw_box(picture, plan.details["boxes"][i], plan.captions[i])
+                name = f"{key}_{i}_{c}_{_slug(worker.name(c))}.png"
+            else:
+                name = f"{key}_{c}_{_slug(worker.name(c))}.png"
+            _images.write_png(worker.out_dir / name, picture)
             files.append(name)
         if config.save_maps:
             name = f"{key}.maps.npz"
-            _files.write_maps(worker.out_dir / name, maps, targets)
+            _files.write_maps(worker.out_dir / name, maps, plan.classes)
             files.append(name)
         row["files"] = files
         row["status"] = "ok"
