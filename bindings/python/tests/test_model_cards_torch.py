@@ -48,9 +48,10 @@ RESNET = {"model": "nets:resnet18", "layer": "layer4",
 def nets(tmp_path):
     """A folder with the cards' model code (nets.py); the runner imports it from the card's folder."""
     (tmp_path / "nets.py").write_text(textwrap.dedent(NETS))
+    sys.path.insert(0, str(tmp_path))  # for the tests' own `import nets`
     yield tmp_path
     sys.modules.pop("nets", None)
-    if str(tmp_path) in sys.path:
+    while str(tmp_path) in sys.path:
         sys.path.remove(str(tmp_path))
 
 
@@ -77,7 +78,7 @@ def test_a_factory_card_gives_the_maps_of_torchmodel_by_hand(nets):
     summary = explain_dataset([SAMPLE_IMAGE], nets / "out", model=card, cskip=8, save_maps=True, workers=1)
     assert summary.ok == 1
     row = manifest_rows(nets / "out")[0]
-    import nets as module  # the card put its directory on sys.path
+    import nets as module
 
     chosen, expected = by_hand(module.resnet18(), "layer4", card, cskip=8)
     assert row["targets"] == [chosen] and row["predictions"][0]["label"] == f"class {chosen}"
