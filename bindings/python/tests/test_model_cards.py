@@ -263,3 +263,11 @@ def test_sigmoid_cards_explain_every_class_above_the_threshold(tmp_path, red_ima
     explain_dataset([red_image], tmp_path / "out", model=card.replace(scale=0.01), cskip=2)
     row = manifest_rows(tmp_path / "out")[0]
     assert row["targets"] == [0, 3] and len(row["files"]) == 2
+
+
+def test_card_check_loads_the_model_and_reports_a_misfit_in_one_line(tmp_path):
+    colour_classifier(tmp_path / "colour.onnx")
+    good = run_cli("card", card_file(tmp_path, PLAIN), "--check")
+    assert good.returncode == 0 and json.loads(good.stdout)["labels"] == PLAIN["labels"], good.stderr
+    bad = run_cli("card", card_file(tmp_path, {**PLAIN, "labels": ["one"]}, "bad.json"), "--check")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "labels list 1 names" in bad.stderr

@@ -166,3 +166,35 @@ def test_a_dict_valued_layer_works_with_a_reshape_and_says_so_without(nets):
                     output=lambda raw: torch.zeros(len(raw), 1)) as model:
         _, ours = model.run(x)
     assert expected.ndim == 4 and np.array_equal(ours, expected)
+
+
+@pytest.mark.slow
+def test_worker_processes_load_a_factory_card_themselves(nets, tmp_path):
+    from dataset_helpers import ordinary_images
+
+    images = ordinary_images(tmp_path / "photos", 3)
+    card = ModelCard.from_dict(RESNET, base_dir=nets)
+    one = explain_dataset(images, tmp_path / "one", model=card, cskip=4, save_maps=True, workers=1)
+    two = explain_dataset(images, tmp_path / "two", model=card, cskip=4, save_maps=True, workers=2)
+    assert (one.ok, two.ok, two.backend) == (3, 3, "pool")
+    for image in images:
+        with np.load(tmp_path / "one" / f"{image.stem}.maps.npz") as a, \
+                np.load(tmp_path / "two" / f"{image.stem}.maps.npz") as b:
+            np.testing.assert_allclose(a["maps"], b["maps"], rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_object_runs_in_this_process_with_a_cards_preprocessing(nets):
+    import nets as module
+
+    from scorecam.dataset import UsageError
+
+    net = module.resnet18()
+    card = ModelCard.from_dict(RESNET, base_dir=nets)
+    with TorchModel(net, "layer4") as model:
+        with pytest.raises(UsageError, match="a model object runs in this process only"):
+            explain_dataset([SAMPLE_IMAGE], nets / "refused", model=card.replace(model=model), workers=2)
+        summary = explain_dataset([SAMPLE_IMAGE], nets / "out", model=card.replace(model=model), cskip=8,
+                                  save_maps=True)
+    assert summary.ok == 1 and summary.backend == "process"
+    _, expected = by_hand(module.resnet18(), "layer4", card, cskip=8)
+    np.testing.assert_allclose(saved_maps(nets / "out"), expected, rtol=1e-5, atol=1e-6)
