@@ -19,7 +19,7 @@ from scorecam.dataset import UsageError, explain_dataset
 RED = (200, 50, 60)
 
 
-def colour_classifier(path: pathlib.Path, metadata: dict | None = None) -> pathlib.Path:
+def colour_classifier(path: pathlib.Path) -> pathlib.Path:
     """A 4-class ONNX model whose logits are the input's mean per channel and a constant 1.0:
     its top-1 says in which channel order and at which scale the picture arrived (channel 0, 1, 2
     brightest, or every channel below 1). Layer "act" = Relu(x) (N, 3, H, W); any H x W."""
@@ -37,10 +37,7 @@ def colour_classifier(path: pathlib.Path, metadata: dict | None = None) -> pathl
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 4])],
         [onnx.numpy_helper.from_array(head, "head"),
          onnx.numpy_helper.from_array(np.array([0, 0, 0, 1], np.float32), "bias")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    if metadata is not None:
-        helper.set_model_props(model, {"scorecam.card": json.dumps(metadata)})
-    onnx.save(model, path)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
     return path
 
 
@@ -191,8 +188,7 @@ def test_a_non_square_input_and_the_labels_reach_the_row_and_files(tmp_path, red
 
 
 def test_an_onnx_file_carrying_its_card_needs_no_other(tmp_path, red_image):
-    embedded = {k: v for k, v in PLAIN.items() if k != "model"}
-    colour_classifier(tmp_path / "colour.onnx", metadata=embedded)
+    ModelCard.load(card_file(tmp_path, PLAIN)).embed(colour_classifier(tmp_path / "plain.onnx"), tmp_path / "colour.onnx")
     result = run_cli("explain", red_image, "-o", tmp_path / "out", "--model", "colour.onnx", "--cskip", "2",
                      cwd=tmp_path, timeout=300)
     assert result.returncode == 0 and "no model card" not in result.stderr, result.stderr

@@ -182,6 +182,20 @@ class ModelCard:
             values = {**values, "model": os.path.basename(os.fspath(path))}
         return cls.from_dict(values, base_dir=pathlib.Path(path).resolve().parent)
 
+    def embed(self, onnx_path: Union[str, os.PathLike], out: Union[str, os.PathLike, None] = None) -> None:
+        """Writes this card (but its `model`) into an ONNX file's metadata_props, so the file
+        carries its own card (`--model FILE` then needs no --card); into `out`, or in place."""
+        from ..onnx import _import
+
+        onnx, _ = _import()
+        model = onnx.load(os.fspath(onnx_path))
+        values = {key: value for key, value in self.to_dict().items() if key != "model"}
+        kept = [(p.key, p.value) for p in model.metadata_props if p.key != ONNX_METADATA_KEY]
+        del model.metadata_props[:]
+        for key, value in kept + [(ONNX_METADATA_KEY, json.dumps(values))]:
+            model.metadata_props.add(key=key, value=value)
+        onnx.save(model, os.fspath(out if out is not None else onnx_path))
+
     def to_dict(self) -> dict:
         """The card's JSON form, every field explicit (paths as written)."""
         values: dict = {"model": self.model if isinstance(self.model, (str, type(None))) else _describe(self.model)}
@@ -199,7 +213,9 @@ class ModelCard:
         return {key: value for key, value in values.items() if value is not None}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2) + "\n"
+        """The JSON form, indented, with short lists (size, mean, std) on one line."""
+        text = json.dumps(self.to_dict(), indent=2)
+        return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text) + "\n"
 
     # ---- changing ---------------------------------------------------------------------------------
 
