@@ -22,7 +22,7 @@ needs the usual `if __name__ == "__main__":` guard.
 
 The parts, one job each (private): _run (the driver), _inputs (which images, their keys),
 _images (reading pictures, overlays), _files (atomic writes), _manifest (the JSON Lines source of
-truth), _work (one image, any backend), _retry, _pool (in process, local processes), _ray, _summary
+truth), _work (one image, any backend), _tasks (what an image's targets are, per card task), _retry, _pool (in process, local processes), _ray, _summary
 (the Summary, metric intervals, summary.json).
 """
 from ..errors import Interrupted, UsageError
