@@ -22,8 +22,9 @@ needs the usual `if __name__ == "__main__":` guard.
 
 The parts, one job each (private): _run (the driver), _inputs (which images, their keys),
 _images (reading pictures, overlays), _files (atomic writes), _manifest (the JSON Lines source of
-truth), _work (one image, any backend), _tasks (what an image's targets are, per card task), _retry, _pool (in process, local processes), _ray, _summary
-(the Summary, metric intervals, summary.json).
+truth), _work (one image, any backend), _tasks (an image's targets per card task), _retry, _pool
+(in process, local processes), _ray, _summary (the Summary, metric intervals, summary.json).
+The model and its preprocessing come from a model card (scorecam.card).
 """
 from ..errors import Interrupted, UsageError
 from ._run import default_workers, explain_dataset
