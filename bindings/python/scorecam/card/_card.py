@@ -308,6 +308,7 @@ class ModelCard:
         weights (`model_digest`) and the class names in use. A resumed run redoes an image whose
         row has another card hash."""
         values = self.to_dict()
+        values.pop("name", None)  # a title, not a setting
         values["model"] = model_digest
         values["labels"] = labels
         return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
