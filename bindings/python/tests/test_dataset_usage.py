@@ -21,7 +21,7 @@ CASES = {
     "workers 0": (["--workers", "0"], "--workers: must be at least 1"),
     "class outside the model": (["--class", "1000"], "class 1000 is outside the model's 1000 classes"),
     "model missing": (["--model", "no-such-model.onnx", "--layer", "x"], "model file not found: no-such-model.onnx"),
-    "model without layer": (["--model", "{model}"], "needs 'layer' (the tensor to explain"),
+    "model without layer": (["--model", "{model}"], "needs 'layer' (--layer: the tensor to explain"),
     "layer not found": (["--model", "{model}", "--layer", "no_such_layer"], "has no tensor named 'no_such_layer'"),
     "list file missing": (["--list", "no-such-list.txt"], "cannot read the list file no-such-list.txt"),
     "cskip 0": (["--cskip", "0"], "--cskip: must be at least 1"),

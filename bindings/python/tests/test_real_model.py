@@ -100,6 +100,9 @@ def test_cli_writes_overlays(tmp_path):
 
 
 def test_cli_rejects_model_without_layer(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "scorecam", "explain", "x.png", "--model", "m.onnx",
-                             "-o", str(tmp_path)], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and "--layer" in result.stderr
+    from scorecam.models import efficientnet_lite0
+
+    result = subprocess.run([sys.executable, "-m", "scorecam", "explain", "x.png", "--model",
+                             str(efficientnet_lite0().path), "-o", str(tmp_path)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and "needs 'layer' (--layer" in result.stderr

@@ -147,7 +147,7 @@ def _onnx(card: ModelCard, source, digest: str, labels, threads: int) -> CardMod
         raise UsageError("output 'torchvision_detections' is for torch models; an ONNX detector must output "
                          "(N, M, 6) rows (x1, y1, x2, y2, score, label): name that output")
     if not card.layer:
-        raise UsageError("the model card needs 'layer' (the tensor to explain; list them with "
+        raise UsageError("the model card needs 'layer' (--layer: the tensor to explain; list them with "
                          f"`python -m scorecam layers {source if isinstance(source, (str, os.PathLike)) else 'MODEL'}`)")
     output = card.output
     try:
@@ -239,7 +239,7 @@ def _from_object(card: ModelCard, made, labels, threads: int) -> CardModel:
         raise UsageError(f"card field 'model': expected a torch.nn.Module, (module, layer), an ONNX path, "
                          f"a ModelBundle, a TorchModel or an OnnxModel; got {type(made).__name__}")
     if layer is None:
-        raise UsageError("the model card needs 'layer' (the module to explain, e.g. \"layer4\"; "
+        raise UsageError("the model card needs 'layer' (--layer: the module to explain, e.g. \"layer4\"; "
                          "list them with [name for name, _ in model.named_modules()])")
     if threads:
         torch.set_num_threads(threads)
