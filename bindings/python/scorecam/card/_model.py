@@ -15,7 +15,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import MissingDependencyError, UsageError
 from . import _fields as F
 from ._card import ModelCard
 
@@ -114,6 +114,8 @@ def _call_factory(card: ModelCard):
         raise UsageError(f"card field 'model': {card.model} is not callable")
     try:
         return factory()
+    except MissingDependencyError:
+        raise  # its own message: which extra to install
     except Exception as error:  # noqa: BLE001 - the user's factory: its error, in one line
         raise UsageError(f"card field 'model': {card.model}() failed: {type(error).__name__}: {error}") from None
 
