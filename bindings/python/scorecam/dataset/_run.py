@@ -5,21 +5,37 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+import signal
 import sys
 import tempfile
+import threading
 import time
 from typing import Callable, Iterable, Optional, Sequence, Union
 
 from ..errors import Interrupted, UsageError
 from ..progress import make_bar, wanted
-from . import _files, _inputs, _manifest, _pool
+from . import _files, _images, _inputs, _manifest, _pool
 from ._summary import Summary, summarize_metrics, write_summary
 from ._work import Config, Worker
 
 Targets = Union[str, int, Sequence[int]]
 # A worker's peak resident memory with the default model: ~0.4 GB at CSKIP 16, ~2 GB with all
-# channels at batch 128 (ONNX Runtime's buffers for 128 images; docs/DATASETS.md).
+# channels at batch 128 (ONNX Runtime's buffers for 128 images; docs/DATASETS.md), plus what the
+# largest picture allowed takes: one 12000x12000 PNG peaked at 3.7 GB, ~24 bytes per pixel (the
+# decoded picture, its overlay, the resized map and the PNG encoder's buffers).
 MEMORY_PER_WORKER = 2 << 30
+MEMORY_PER_PIXEL = 24
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C."""
+
+    signal_number = signal.SIGTERM
+
+
+def _on_sigterm(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the cleanup that follows is not interrupted again
+    raise _Terminated()
 
 
 def _parse_targets(targets: Targets) -> tuple[Optional[tuple], int]:
@@ -38,12 +54,13 @@ def _parse_targets(targets: Targets) -> tuple[Optional[tuple], int]:
     return classes, 1
 
 
-def default_workers(images: int) -> int:
-    """One worker per usable core, at most one per 2 GiB of memory and one per image."""
+def default_workers(images: int, max_pixels: int = _images.DEFAULT_MAX_PIXELS) -> int:
+    """One worker per usable core, at most one per worker's memory (2 GiB and the largest picture
+    allowed) and one per image."""
     cores = _pool.usable_cores()
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        cores = min(cores, max(1, memory // MEMORY_PER_WORKER))
+        cores = min(cores, max(1, memory // (MEMORY_PER_WORKER + MEMORY_PER_PIXEL * max_pixels)))
     except (ValueError, OSError, AttributeError):
         pass
     return max(1, min(cores, images))
@@ -93,8 +110,9 @@ class _Display:
 
 def _describe_row(row: dict) -> str:
     top = ", ".join(f"{p['class']} {p['label']} ({p['probability']:.3f})" for p in row["predictions"][:3])
-    return (f"{row['input']}: predicted {top} | {len(row['targets'])} classes, {row['forward_passes']} forward passes, "
-            f"{row['seconds']:.2f} s")
+    classes = len(row["targets"])
+    return (f"{row['input']}: predicted {top} | {classes} class{'es' if classes != 1 else ''}, "
+            f"{row['forward_passes']} forward passes, {row['seconds']:.2f} s")
 
 
 def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[str, os.PathLike], *,
@@ -104,7 +122,8 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
                     adaptive: Optional[float] = None, batch_size: int = 128, metrics: bool = False,
                     save_maps: bool = False, overwrite: bool = False, workers: Optional[int] = None,
                     ray_address: Optional[str] = None, progress: Optional[bool] = None, verbose: bool = False,
-                    on_row: Optional[Callable[[dict], None]] = None) -> Summary:
+                    on_row: Optional[Callable[[dict], None]] = None,
+                    max_pixels: int = _images.DEFAULT_MAX_PIXELS) -> Summary:
     """Explains every image of `inputs` (files, directories, glob patterns) and of `list_file`
     (one path per line) into `out_dir`; see the module docstring.
 
@@ -113,14 +132,20 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
     ray_address: None (no Ray), "local", "auto" or a cluster address.
     progress: a bar over images; None: when stderr is a terminal. verbose: a line per image.
     on_row: called with each manifest row once it is written.
-    Raises UsageError before any work for bad options, inputs, model or output directory, and
-    Interrupted on Ctrl-C (after stopping the workers; nothing half-written).
+    max_pixels: larger pictures get an error row (not decoded); the worker count is sized for it.
+    Raises UsageError before any work for bad options, inputs, model or output directory, or when
+    another run holds out_dir; Interrupted on Ctrl-C or SIGTERM (after stopping the workers;
+    nothing half-written; `.signal_number` says which); DiskFull (an OSError) when the disk
+    fills (the row being written is rolled back; rerun to resume).
     """
+    if _pool.starting_unguarded_worker():
+        os._exit(_pool.UNGUARDED_EXIT)  # a pool worker re-running an unguarded script: _pool.py
     started = time.perf_counter()
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     classes, top = _parse_targets(targets)
-    for name, value, low in (("size", size, 1), ("batch_size", batch_size, 1), ("cskip", cskip, 1)):
+    for name, value, low in (("size", size, 1), ("batch_size", batch_size, 1), ("cskip", cskip, 1),
+                             ("max_pixels", max_pixels, 1)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
             raise UsageError(f"{name} must be an integer >= {low}, got {value!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
@@ -131,6 +156,26 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
         raise UsageError(f"model file not found: {os.fspath(model)}")
     out = pathlib.Path(out_dir)
     _check_out_dir(out)
+    lock = _files.OutputLock(out)
+    terminate = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    try:
+        if terminate is not None:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+        return _locked_run(inputs, out, started, list_file=list_file, model=model, layer=layer, size=size,
+                           classes=classes, top=top, cskip=cskip, preset=preset, method=method,
+                           adaptive=adaptive, batch_size=batch_size, metrics=metrics, save_maps=save_maps,
+                           overwrite=overwrite, workers=workers, ray_address=ray_address, progress=progress,
+                           verbose=verbose, on_row=on_row, max_pixels=max_pixels)
+    finally:
+        if terminate is not None:
+            signal.signal(signal.SIGTERM, terminate)
+        lock.release()
+
+
+def _locked_run(inputs, out: pathlib.Path, started: float, *, list_file, model, layer, size, classes, top,
+                cskip, preset, method, adaptive, batch_size, metrics, save_maps, overwrite, workers,
+                ray_address, progress, verbose, on_row, max_pixels) -> Summary:
+    """explain_dataset once the options are checked and the output directory is this run's."""
 
     def warn(message: str) -> None:
         print(f"warning: {message}", file=sys.stderr)
@@ -142,14 +187,14 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
     config = Config(out_dir=os.fspath(out.resolve()), model=None if model is None else os.fspath(model),
                     layer=layer, size=size, classes=classes, top=top, cskip=cskip, preset=preset,
                     method=method, adaptive=adaptive, batch_size=batch_size, metrics=metrics,
-                    save_maps=save_maps)
+                    save_maps=save_maps, max_pixels=max_pixels)
     # Model, layer, classes and engine options are checked before anything is touched; with one
     # local worker this is the worker.
     cores = _pool.usable_cores()
     probe = Worker(dataclasses.replace(config, threads=cores))
 
     manifest = _manifest.Manifest(out)
-    done, kept = manifest.prepare((i.key for i in items), config.identity(), overwrite)
+    done, kept = manifest.prepare((i.key for i in items), config.identity(), overwrite, warn=warn)
     _files.remove_temporaries(out)
     todo = [item for item in items if item.key not in done]
 
@@ -166,7 +211,7 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
         actor_cpus = cluster // count if count <= cluster else cluster / count
         backend, threads = "ray", max(1, int(actor_cpus))
     else:
-        count = workers or default_workers(len(todo))
+        count = workers or default_workers(len(todo), max_pixels)
         backend = "process" if count == 1 else "pool"
         threads = max(1, cores // count)
     config = dataclasses.replace(config, threads=threads)
@@ -179,6 +224,8 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
     display = _Display(len(todo), progress, verbose)
 
     def record(row: dict) -> None:
+        if row.pop("disk_full", False):  # a worker could not write the image's files
+            raise _files.DiskFull(28, row.get("error", "disk full"))
         manifest.append(row)
         rows[row["key"]] = row
         if row["status"] == "ok":
@@ -202,9 +249,11 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
             _pool.run_pool(config, todo, count, record)
         else:
             _ray.run_ray(config, todo, count, record, cpus_per_worker=actor_cpus)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         summary.seconds = time.perf_counter() - started
-        raise Interrupted(summary) from None
+        interrupted = Interrupted(summary)
+        interrupted.signal_number = signal.SIGTERM if isinstance(stop, _Terminated) else signal.SIGINT
+        raise interrupted from None
     finally:
         display.close()
         manifest.close()
@@ -217,5 +266,5 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
     summary.seconds = time.perf_counter() - started
     wanted_keys = {item.key for item in items}
     summary.metrics = summarize_metrics(row for key, row in rows.items() if key in wanted_keys) if metrics else {}
-    write_summary(summary)
+    write_summary(summary, [row for key, row in rows.items() if key in wanted_keys])
     return summary

@@ -49,11 +49,12 @@ class Config:
     metrics: bool = False
     save_maps: bool = False
     threads: int = 0                 # model and engine threads per worker; 0: their defaults
+    max_pixels: int = _images.DEFAULT_MAX_PIXELS  # larger pictures get an error row
 
     def identity(self) -> str:
         """What makes two runs' outputs the same: a resumed run redoes images made otherwise."""
         fields = dataclasses.asdict(self)
-        for name in ("out_dir", "threads"):
+        for name in ("out_dir", "threads", "max_pixels"):
             fields.pop(name)
         if self.model is not None:
             fields["model"] = _file_digest(self.model)
@@ -144,7 +145,7 @@ def explain_image(worker: Worker, key: str, path: str) -> dict:
     row = {"key": key, "input": path, "status": "error", "config": worker.config_id,
            "worker": {"host": socket.gethostname(), "pid": os.getpid()}}
     try:
-        image = _images.read_image(path)
+        image = _images.read_image(path, config.max_pixels)
         width, height = image.size
         row["size"] = [width, height]
         x = _lite0.normalize(_images.model_input(image, config.size))
@@ -182,6 +183,8 @@ def explain_image(worker: Worker, key: str, path: str) -> dict:
         row["status"] = "ok"
     except (KeyboardInterrupt, SystemExit):
         raise
+    except _files.DiskFull as error:  # the driver stops the run; this row is never written
+        row["error"], row["disk_full"] = error.strerror, True
     except FileNotFoundError:
         row["error"] = "file not found"
     except IsADirectoryError:
@@ -202,4 +205,6 @@ def _describe(error: BaseException) -> str:
     kind = type(error).__name__
     if kind == "UnidentifiedImageError":
         return "not an image (Pillow cannot identify it)"
+    if isinstance(error, (_images.TooLarge, _images.NotRegularFile)):
+        return message
     return f"{kind}: {message}" if message else kind
