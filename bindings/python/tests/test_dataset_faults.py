@@ -190,6 +190,7 @@ def test_planted_and_hand_edited_manifest_rows_are_ignored_with_one_warning(tmp_
     row = {"status": "ok", "config": "c"}
     lines = [json.dumps({**row, "key": "good", "files": ["good.png"]}),
              json.dumps({**row, "key": "five", "files": 5}),
+             json.dumps({**row, "key": "metrics", "files": ["good.png"], "metrics": {"insertion": ["x"]}}),
              "[null]",
              "[" * 100_000 + "]" * 100_000,
              json.dumps({**row, "key": "absolute", "files": [str(tmp_path / "outside.png")]}),
@@ -198,9 +199,10 @@ def test_planted_and_hand_edited_manifest_rows_are_ignored_with_one_warning(tmp_
     (out / "manifest.jsonl").write_text("\n".join(lines) + "\n")
     warnings = []
     manifest = _manifest.Manifest(out)
-    done, kept = manifest.prepare(["good", "five", "absolute", "dots", "link"], "c", False, warn=warnings.append)
+    done, kept = manifest.prepare(["good", "five", "metrics", "absolute", "dots", "link"], "c", False,
+                                  warn=warnings.append)
     assert done == {"good"} and [r["key"] for r in kept] == ["good"]
-    assert len(warnings) == 1 and "3 lines that are not rows of this runner ignored" in warnings[0]
+    assert len(warnings) == 1 and "4 lines that are not rows of this runner ignored" in warnings[0]
     assert [r["key"] for r in manifest_rows(out)] == ["good"]
 
 

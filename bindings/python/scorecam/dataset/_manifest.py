@@ -30,7 +30,12 @@ def _valid(row) -> bool:
     if row.get("status") not in ("ok", "error") or not isinstance(row.get("config"), str):
         return False
     files = row.get("files", [])
-    return isinstance(files, list) and all(isinstance(name, str) and name for name in files)
+    if not isinstance(files, list) or not all(isinstance(name, str) and name for name in files):
+        return False
+    metrics = row.get("metrics", {})  # summed into summary.json
+    return isinstance(metrics, dict) and all(
+        isinstance(values, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        for values in metrics.values())
 
 
 def read_rows(path: pathlib.Path, warn: Optional[Callable[[str], None]] = None) -> list[dict]:

@@ -71,7 +71,10 @@ def _check_out_dir(out_dir: pathlib.Path) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".write-check.", suffix=_files.TEMP_MARK)
         os.close(fd)
-        os.unlink(probe)
+        try:
+            os.unlink(probe)
+        except FileNotFoundError:
+            pass  # removed by a run already in this directory (the lock, next, says so)
     except FileExistsError:
         raise UsageError(f"output directory {out_dir} exists and is not a directory") from None
     except OSError as error:
