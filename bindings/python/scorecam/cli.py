@@ -6,8 +6,9 @@ card's task says, or the classes given) and writes one overlay PNG per image and
 image's own size, a manifest row per image, and summary.json. Without --card or --model it uses
 the default model (EfficientNet-Lite0, ImageNet-1k).
 
-Exit status: 0 every image ok; 1 some image failed ("N ok, M failed" last); 2 usage error;
-130 interrupted (rerun the same command to resume).
+Exit status: 0 every image ok; 1 some image failed ("N ok, M failed" last), or the disk filled;
+2 usage error (also: another run holds the output directory); 130 interrupted, 143 terminated
+(SIGTERM) (rerun the same command to resume).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import argparse
 import os
 import pathlib
 import shlex
+import signal
 import sys
 
 from .errors import UsageError
@@ -93,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--overwrite", action="store_true", help="redo images an earlier run completed")
     explain.add_argument("--workers", type=_count(1), metavar="N",
                          help="local worker processes (default: from the cores and memory)")
+    explain.add_argument("--max-pixels", type=_count(1), default=50_000_000, metavar="N",
+                         help="pictures with more pixels get an error row (default 50000000); "
+                              "the worker count is sized for it")
     explain.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                          help="run on Ray: a local Ray without ADDRESS, else the cluster at ADDRESS "
                               "(e.g. auto, ray://head:10001); --workers then counts actors")
@@ -212,6 +217,7 @@ def layers_command(args) -> int:
 
 def explain_command(args) -> int:
     from .dataset import Interrupted, explain_dataset, metrics_table
+    from .dataset._files import DiskFull
 
     if args.ray is not None and args.ray != "local" and pathlib.Path(args.ray).exists():
         # `--ray photos/`: the optional address swallowed an input; Ray addresses are not paths.
@@ -227,21 +233,28 @@ def explain_command(args) -> int:
             targets=args.classes if args.classes else None if args.top is None else f"top{args.top}", cskip=args.cskip,
             preset=args.preset, method=args.method, adaptive=args.adaptive, batch_size=args.batch_size,
             metrics=args.metrics, save_maps=args.save_maps, overwrite=args.overwrite, workers=args.workers,
-            ray_address=args.ray, progress=args.progress, verbose=not args.quiet)
+            ray_address=args.ray, progress=args.progress, verbose=not args.quiet, max_pixels=args.max_pixels)
     except UsageError as error:
         print(f"python -m scorecam explain: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except OSError as error:  # the output directory failing mid-run (disk full, storage gone)
+    except DiskFull as error:  # the run stopped; the row being written was rolled back
+        print(f"python -m scorecam explain: error: {error.strerror}; nothing is half-written. Free some space, "
+              f"then rerun the same command to resume: {_command_line()}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as error:  # the output directory failing mid-run (storage gone)
         print(f"python -m scorecam explain: error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except Interrupted as interrupted:
         done = interrupted.summary
-        print(f"\ninterrupted: {done.ok} ok, {done.failed} failed in this run; nothing is half-written. "
+        what = "terminated" if getattr(interrupted, "signal_number", 0) == signal.SIGTERM else "interrupted"
+        print(f"\n{what}: {done.ok} ok, {done.failed} failed in this run; nothing is half-written. "
               f"To resume, rerun the same command: {_command_line()}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        print("\ninterrupted before any image was explained", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return 128 + getattr(interrupted, "signal_number", signal.SIGINT)
+    except KeyboardInterrupt as stop:
+        number = getattr(stop, "signal_number", signal.SIGINT)
+        print(f"\n{'terminated' if number == signal.SIGTERM else 'interrupted'} before any image was explained",
+              file=sys.stderr)
+        return 128 + number
     if summary.metrics:
         print(metrics_table(summary.metrics))
     skipped = f", {summary.skipped} already done" if summary.skipped else ""

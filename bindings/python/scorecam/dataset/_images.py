@@ -10,11 +10,18 @@ upright), then converted to 8-bit RGB:
   F (32-bit float gray)                        clipped to 0..255, replicated.
 Multi-frame files (GIF, TIFF) contribute their first frame. A truncated or unreadable file is an
 error, never a partly gray picture.
+
+Only regular files are read: a FIFO, device or socket is an error (opened without blocking, never
+waited on). A picture of more than `max_pixels` pixels (default 50 MP, `--max-pixels`) is an
+error before it is decoded: a worker's memory grows with the pixels (~24 bytes each, the overlay
+included), and the worker count is sized for this limit (_run.MEMORY_PER_PIXEL).
 """
 from __future__ import annotations
 
 import os
 import pathlib
+import stat
+import warnings
 
 import numpy as np
 
@@ -23,6 +30,39 @@ from ..imaging import to_colormap
 from ._files import atomic
 
 _WIDE_GRAY = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
+DEFAULT_MAX_PIXELS = 50_000_000
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"))
+
+
+class TooLarge(ValueError):
+    """A picture above the pixel limit."""
+
+
+class NotRegularFile(OSError):
+    """A FIFO, device or socket where an image file was expected."""
+
+
+def open_regular(path: str | os.PathLike):
+    """A binary file object for the regular file at `path`. Opened with O_NONBLOCK, so a FIFO
+    without a writer does not block, then checked with fstat: only regular files are read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(21, "is a directory", os.fspath(path))
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+            raise NotRegularFile(f"not a regular file ({kind})")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:.1f} MP" if pixels >= 100_000 else f"{pixels} pixels"
 
 
 def _pil():
@@ -48,16 +88,31 @@ def to_rgb(image):
     return image.convert("RGB")
 
 
-def read_image(path: str | os.PathLike):
+def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS):
     """The image at `path`, EXIF orientation applied, as an RGB PIL image (fully loaded).
 
-    Raises OSError (missing, unreadable, truncated), PIL.UnidentifiedImageError (not an image) or
-    PIL.Image.DecompressionBombError (absurdly large)."""
+    Raises OSError (missing, unreadable, truncated, NotRegularFile), PIL.UnidentifiedImageError
+    (not an image) or TooLarge (more than `max_pixels` pixels, checked before decoding; Pillow's
+    own decompression-bomb limit is reported the same way)."""
     Image, ImageOps = _pil()
-    with Image.open(path) as opened:
-        opened.load()
-        oriented = ImageOps.exif_transpose(opened)
-        return to_rgb(oriented).copy()
+    if Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = max_pixels  # the user's limit is the one that applies
+    with open_regular(path) as handle:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                opened = Image.open(handle)
+        except Image.DecompressionBombError:
+            raise TooLarge(f"too large: above Pillow's limit of {_megapixels(2 * Image.MAX_IMAGE_PIXELS)} "
+                           f"(a decompression bomb?)") from None
+        with opened:
+            width, height = opened.size
+            if width * height > max_pixels:
+                raise TooLarge(f"too large: {width}x{height} = {_megapixels(width * height)}, above the "
+                               f"limit of {_megapixels(max_pixels)} (--max-pixels)")
+            opened.load()
+            oriented = ImageOps.exif_transpose(opened)
+            return to_rgb(oriented).copy()
 
 
 def resize_map(heatmap: np.ndarray, width: int, height: int) -> np.ndarray:

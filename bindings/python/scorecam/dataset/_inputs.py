@@ -5,6 +5,11 @@ A key names an image's outputs inside the output directory: the file's stem for 
 match or a list entry; the path below the directory, without its extension, for a directory's
 files (so `train/cat/1.jpg` and `train/dog/1.jpg` stay apart). Keys that still collide get `-2`,
 `-3`... in input order, so the same command always gives the same keys (resume relies on it).
+
+Each file is taken once, by its real path (symlinks resolved). Directories are walked following
+symlinks, but never into a folder already searched or into one of the folder's own parents (a
+symlink loop), with one warning per such link. Nothing inside the output directory is ever an
+input, even when an input directory holds it (or is it).
 """
 from __future__ import annotations
 
@@ -33,11 +38,27 @@ def _is_pattern(text: str) -> bool:
     return any(ch in text for ch in "*?[")
 
 
-def _directory_images(root: pathlib.Path, exclude: str | None) -> list[tuple[str, pathlib.Path]]:
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _directory_images(root: pathlib.Path, exclude: str | None, warn) -> list[tuple[str, pathlib.Path]]:
     found = []
+    real_root = os.path.realpath(root)
+    searched = {real_root}
     for folder, subfolders, files in os.walk(root, followlinks=True):
-        # Never the run's own output directory (an input folder may hold it).
-        subfolders[:] = sorted(d for d in subfolders if os.path.realpath(os.path.join(folder, d)) != exclude)
+        keep = []
+        for name in sorted(subfolders):
+            real = os.path.realpath(os.path.join(folder, name))
+            if exclude is not None and real == exclude:
+                continue  # the run's own output directory (an input folder may hold it)
+            if real in searched or _within(real_root, real):
+                if warn is not None:
+                    warn(f"{os.path.join(folder, name)}: a link to a folder already searched; skipped")
+                continue
+            searched.add(real)
+            keep.append(name)
+        subfolders[:] = keep
         for name in sorted(files):
             path = pathlib.Path(folder) / name
             if path.suffix.lower() in IMAGE_EXTENSIONS and not name.startswith("."):
@@ -73,7 +94,7 @@ def expand(inputs: Iterable[str | os.PathLike] = (), list_file: str | os.PathLik
     for entry in entries:
         path = pathlib.Path(entry)
         if path.is_dir():
-            candidates += _directory_images(path, exclude)
+            candidates += _directory_images(path, exclude, warn)
         elif not path.exists() and _is_pattern(entry):
             matches = sorted(glob.glob(entry, recursive=True))
             files = [pathlib.Path(m) for m in matches if not pathlib.Path(m).is_dir()]
@@ -82,6 +103,13 @@ def expand(inputs: Iterable[str | os.PathLike] = (), list_file: str | os.PathLik
             candidates += [(f.stem, f) for f in files]
         else:
             candidates.append((path.stem or path.name or "image", path))
+    if exclude is not None:
+        inside = [c for c in candidates if _within(os.path.realpath(c[1]), exclude)]
+        if inside:
+            candidates = [c for c in candidates if not _within(os.path.realpath(c[1]), exclude)]
+            if warn is not None:
+                warn(f"{len(inside)} input{'s' if len(inside) != 1 else ''} inside the output directory "
+                     f"{exclude} skipped (a run never explains its own outputs)")
     return _unique(candidates)
 
 
@@ -90,7 +118,7 @@ def _unique(candidates: Sequence[tuple[str, pathlib.Path]]) -> list[Item]:
     used: set[str] = set()
     items = []
     for key, path in candidates:
-        identity = os.path.normcase(os.path.abspath(path))
+        identity = os.path.normcase(os.path.realpath(path))
         if identity in seen_paths:
             continue
         seen_paths.add(identity)

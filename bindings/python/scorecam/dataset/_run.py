@@ -5,23 +5,39 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+import signal
 import sys
 import tempfile
+import threading
 import time
 from typing import Callable, Iterable, Optional, Sequence, Union
 
 from ..card import ModelCard
 from ..errors import Interrupted, UsageError
 from ..progress import make_bar, wanted
-from . import _files, _inputs, _manifest, _pool
+from . import _files, _images, _inputs, _manifest, _pool
 from ._summary import Summary, summarize_metrics, write_summary
 from ._work import Config, Worker
 
 Targets = Union[None, str, int, Sequence[int]]
 Model = Union[None, str, os.PathLike, ModelCard, object]
 # A worker's peak resident memory with the default model: ~0.4 GB at CSKIP 16, ~2 GB with all
-# channels at batch 128 (ONNX Runtime's buffers for 128 images; docs/DATASETS.md).
+# channels at batch 128 (ONNX Runtime's buffers for 128 images; docs/DATASETS.md), plus what the
+# largest picture allowed takes: one 12000x12000 PNG peaked at 3.7 GB, ~24 bytes per pixel (the
+# decoded picture, its overlay, the resized map and the PNG encoder's buffers).
 MEMORY_PER_WORKER = 2 << 30
+MEMORY_PER_PIXEL = 24
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C."""
+
+    signal_number = signal.SIGTERM
+
+
+def _on_sigterm(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the cleanup that follows is not interrupted again
+    raise _Terminated()
 
 
 def _parse_targets(targets: Targets) -> tuple[Optional[tuple], Optional[int]]:
@@ -81,12 +97,13 @@ def card_for(model: Model, layer: Optional[str] = None, size=None, warn: Callabl
     return card
 
 
-def default_workers(images: int) -> int:
-    """One worker per usable core, at most one per 2 GiB of memory and one per image."""
+def default_workers(images: int, max_pixels: int = _images.DEFAULT_MAX_PIXELS) -> int:
+    """One worker per usable core, at most one per worker's memory (2 GiB and the largest picture
+    allowed) and one per image."""
     cores = _pool.usable_cores()
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        cores = min(cores, max(1, memory // MEMORY_PER_WORKER))
+        cores = min(cores, max(1, memory // (MEMORY_PER_WORKER + MEMORY_PER_PIXEL * max_pixels)))
     except (ValueError, OSError, AttributeError):
         pass
     return max(1, min(cores, images))
@@ -97,7 +114,10 @@ def _check_out_dir(out_dir: pathlib.Path) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".write-check.", suffix=_files.TEMP_MARK)
         os.close(fd)
-        os.unlink(probe)
+        try:
+            os.unlink(probe)
+        except FileNotFoundError:
+            pass  # removed by a run already in this directory (the lock, next, says so)
     except FileExistsError:
         raise UsageError(f"output directory {out_dir} exists and is not a directory") from None
     except OSError as error:
@@ -144,8 +164,8 @@ def _describe_row(row: dict) -> str:
         text = f"detected {found or 'nothing above the threshold'}"
     else:
         text = "predicted " + ", ".join(f"{p['class']} {p['label']} ({p['probability']:.3f})" for p in predictions)
-    count = len(row["targets"])
-    return (f"{row['input']}: {text} | {count} target{'' if count == 1 else 's'}, "
+    count, unit = len(row["targets"]), "box" if row.get("task") == "detect" else "class"
+    return (f"{row['input']}: {text} | {count} {unit}{'' if count == 1 else 'es'}, "
             f"{row['forward_passes']} forward passes, {row['seconds']:.2f} s")
 
 
@@ -156,7 +176,8 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
                     adaptive: Optional[float] = None, batch_size: int = 128, metrics: bool = False,
                     save_maps: bool = False, overwrite: bool = False, workers: Optional[int] = None,
                     ray_address: Optional[str] = None, progress: Optional[bool] = None, verbose: bool = False,
-                    on_row: Optional[Callable[[dict], None]] = None) -> Summary:
+                    on_row: Optional[Callable[[dict], None]] = None,
+                    max_pixels: int = _images.DEFAULT_MAX_PIXELS) -> Summary:
     """Explains every image of `inputs` (files, directories, glob patterns) and of `list_file`
     (one path per line) into `out_dir`; see the module docstring.
 
@@ -172,14 +193,19 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
     ray_address: None (no Ray), "local", "auto" or a cluster address.
     progress: a bar over images; None: when stderr is a terminal. verbose: a line per image.
     on_row: called with each manifest row once it is written.
-    Raises UsageError before any work for bad options, inputs, model, card or output directory, and
-    Interrupted on Ctrl-C (after stopping the workers; nothing half-written).
+    max_pixels: larger pictures get an error row (not decoded); the worker count is sized for it.
+    Raises UsageError before any work for bad options, inputs, model, card or output directory, or when
+    another run holds out_dir; Interrupted on Ctrl-C or SIGTERM (after stopping the workers;
+    nothing half-written; `.signal_number` says which); DiskFull (an OSError) when the disk
+    fills (the row being written is rolled back; rerun to resume).
     """
+    if _pool.starting_unguarded_worker():
+        os._exit(_pool.UNGUARDED_EXIT)  # a pool worker re-running an unguarded script: _pool.py
     started = time.perf_counter()
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     classes, top = _parse_targets(targets)
-    for name, value, low in (("batch_size", batch_size, 1), ("cskip", cskip, 1)):
+    for name, value, low in (("batch_size", batch_size, 1), ("cskip", cskip, 1), ("max_pixels", max_pixels, 1)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
             raise UsageError(f"{name} must be an integer >= {low}, got {value!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
@@ -194,6 +220,26 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
                          "(a file or package.module:factory) for worker processes and Ray")
     out = pathlib.Path(out_dir)
     _check_out_dir(out)
+    lock = _files.OutputLock(out)
+    terminate = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    try:
+        if terminate is not None:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+        return _locked_run(inputs, out, started, list_file=list_file, card=card, warn=warn,
+                           classes=classes, top=top, cskip=cskip, preset=preset, method=method,
+                           adaptive=adaptive, batch_size=batch_size, metrics=metrics, save_maps=save_maps,
+                           overwrite=overwrite, workers=workers, ray_address=ray_address, progress=progress,
+                           verbose=verbose, on_row=on_row, max_pixels=max_pixels)
+    finally:
+        if terminate is not None:
+            signal.signal(signal.SIGTERM, terminate)
+        lock.release()
+
+
+def _locked_run(inputs, out: pathlib.Path, started: float, *, list_file, card, warn, classes, top,
+                cskip, preset, method, adaptive, batch_size, metrics, save_maps, overwrite, workers,
+                ray_address, progress, verbose, on_row, max_pixels) -> Summary:
+    """explain_dataset once the options are checked and the output directory is this run's."""
 
     items = _inputs.expand(inputs, list_file, warn=warn, exclude=out)
     if not items:
@@ -201,17 +247,18 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
 
     config = Config(out_dir=os.fspath(out.resolve()), card=card, classes=classes, top=top, cskip=cskip,
                     preset=preset, method=method, adaptive=adaptive, batch_size=batch_size, metrics=metrics,
-                    save_maps=save_maps)
+                    save_maps=save_maps, max_pixels=max_pixels)
     if card.model_kind == "object":
         workers = 1
     # Model, card, classes and engine options are checked before anything is touched; with one
     # local worker this is the worker.
     cores = _pool.usable_cores()
     probe = Worker(dataclasses.replace(config, threads=cores))
-    config_id, probe_card_id = probe.config_id, probe.card_id
+    config = dataclasses.replace(config, card_id=probe.card_id)
+    config_id = config.identity()
 
     manifest = _manifest.Manifest(out)
-    done, kept = manifest.prepare((i.key for i in items), config_id, overwrite)
+    done, kept = manifest.prepare((i.key for i in items), config_id, overwrite, warn=warn)
     _files.remove_temporaries(out)
     todo = [item for item in items if item.key not in done]
 
@@ -228,7 +275,7 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
         actor_cpus = cluster // count if count <= cluster else cluster / count
         backend, threads = "ray", max(1, int(actor_cpus))
     else:
-        count = workers or default_workers(len(todo))
+        count = workers or default_workers(len(todo), max_pixels)
         backend = "process" if count == 1 else "pool"
         threads = max(1, cores // count)
     config = dataclasses.replace(config, threads=threads)
@@ -237,11 +284,13 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
 
     summary = Summary(total=len(items), ok=0, failed=0, skipped=len(done), seconds=0.0, out_dir=out,
                       manifest=manifest.path, backend=backend, workers=count,
-                      card=dict(card.to_dict(), id=probe_card_id))
+                      card=dict(card.to_dict(), id=config.card_id))
     rows = {row["key"]: row for row in kept}
     display = _Display(len(todo), progress, verbose)
 
     def record(row: dict) -> None:
+        if row.pop("disk_full", False):  # a worker could not write the image's files
+            raise _files.DiskFull(28, row.get("error", "disk full"))
         manifest.append(row)
         rows[row["key"]] = row
         if row["status"] == "ok":
@@ -265,9 +314,11 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
             _pool.run_pool(config, todo, count, record)
         else:
             _ray.run_ray(config, todo, count, record, cpus_per_worker=actor_cpus)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         summary.seconds = time.perf_counter() - started
-        raise Interrupted(summary) from None
+        interrupted = Interrupted(summary)
+        interrupted.signal_number = signal.SIGTERM if isinstance(stop, _Terminated) else signal.SIGINT
+        raise interrupted from None
     finally:
         display.close()
         manifest.close()
@@ -280,5 +331,5 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
     summary.seconds = time.perf_counter() - started
     wanted_keys = {item.key for item in items}
     summary.metrics = summarize_metrics(row for key, row in rows.items() if key in wanted_keys) if metrics else {}
-    write_summary(summary)
+    write_summary(summary, [row for key, row in rows.items() if key in wanted_keys])
     return summary

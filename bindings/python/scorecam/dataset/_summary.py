@@ -85,9 +85,13 @@ def metrics_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def write_summary(summary: Summary) -> None:
-    """OUT/summary.json: the counts, the speed and the metrics of the run, written atomically."""
-    document = {"images": summary.total, "ok": summary.ok, "failed": summary.failed, "skipped": summary.skipped,
+def write_summary(summary: Summary, rows: Sequence[dict]) -> None:
+    """OUT/summary.json, written atomically. "ok" and "failed" count the manifest's rows for the
+    inputs (this run's and earlier runs'), so they add up to it and match the metrics beside them;
+    "this_run" says what this run did (skipped: done by an earlier run)."""
+    document = {"images": summary.total, "ok": sum(row.get("status") == "ok" for row in rows),
+                "failed": sum(row.get("status") != "ok" for row in rows),
+                "this_run": {"ok": summary.ok, "failed": summary.failed, "skipped": summary.skipped},
                 "seconds": round(summary.seconds, 3), "backend": summary.backend, "workers": summary.workers,
                 "images_per_second": round((summary.ok + summary.failed) / summary.seconds, 4)
                 if summary.seconds > 0 else None,

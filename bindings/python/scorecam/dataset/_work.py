@@ -47,13 +47,13 @@ class Config:
     metrics: bool = False
     save_maps: bool = False
     threads: int = 0                 # model and engine threads per worker; 0: their defaults
+    max_pixels: int = _images.DEFAULT_MAX_PIXELS  # larger pictures get an error row
+    card_id: str = ""                # ModelCard.identity with the model's digest (set by the driver)
 
-    def identity(self, card_id: str) -> str:
-        """What makes two runs' outputs the same: a resumed run redoes images made otherwise.
-        card_id: the card's identity with its model's digest (ModelCard.identity)."""
+    def identity(self) -> str:
+        """What makes two runs' outputs the same: a resumed run redoes images made otherwise."""
         fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)
-                  if field.name not in ("out_dir", "threads", "card")}
-        fields["card"] = card_id
+                  if field.name not in ("out_dir", "threads", "max_pixels", "card")}
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -72,7 +72,10 @@ class Worker:
         self.labels = self.model.labels
         self.shape = check_model(self.model)
         self.card_id = config.card.identity(self.model.digest, self.labels)
-        self.config_id = config.identity(self.card_id)
+        if config.card_id and config.card_id != self.card_id:
+            raise UsageError("this worker's model differs from the one the run was checked with (a factory that "
+                             "builds different weights each call? seed it or load saved weights)")
+        self.config_id = dataclasses.replace(config, card_id=self.card_id).identity()
         self.output_dim = self.shape.output_dim
         classes = self.shape.classes
         if classes is not None:
@@ -114,7 +117,7 @@ def explain_image(worker: Worker, key: str, path: str) -> dict:
     row = {"key": key, "input": path, "status": "error", "config": worker.config_id, "card": worker.card_id,
            "task": card.task, "worker": {"host": socket.gethostname(), "pid": os.getpid()}}
     try:
-        image = _images.read_image(path)
+        image = _images.read_image(path, config.max_pixels)
         width, height = image.size
         row["size"] = [width, height]
         x, geometry = prepare(image, card.input)
@@ -155,6 +158,8 @@ def explain_image(worker: Worker, key: str, path: str) -> dict:
         row["status"] = "ok"
     except (KeyboardInterrupt, SystemExit):
         raise
+    except _files.DiskFull as error:  # the driver stops the run; this row is never written
+        row["error"], row["disk_full"] = error.strerror, True
     except FileNotFoundError:
         row["error"] = "file not found"
     except IsADirectoryError:
@@ -175,4 +180,6 @@ def _describe(error: BaseException) -> str:
     kind = type(error).__name__
     if kind == "UnidentifiedImageError":
         return "not an image (Pillow cannot identify it)"
+    if isinstance(error, (_images.TooLarge, _images.NotRegularFile)):
+        return message
     return f"{kind}: {message}" if message else kind
