@@ -198,3 +198,17 @@ def test_a_model_object_runs_in_this_process_with_a_cards_preprocessing(nets):
     assert summary.ok == 1 and summary.backend == "process"
     _, expected = by_hand(module.resnet18(), "layer4", card, cskip=8)
     np.testing.assert_allclose(saved_maps(nets / "out"), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_factory_building_other_weights_in_each_worker_is_refused(tmp_path):
+    from dataset_helpers import run_cli
+
+    (tmp_path / "unseeded.py").write_text("import torchvision\n\ndef resnet18():\n"
+                                          "    return torchvision.models.resnet18(weights=None)\n")
+    (tmp_path / "card.json").write_text(json.dumps({"model": "unseeded:resnet18", "layer": "layer4",
+                                                    "input": {"size": [64, 64]}}))
+    result = run_cli("explain", SAMPLE_IMAGE, SAMPLE_IMAGE.parent, "-o", tmp_path / "out", "--card",
+                     tmp_path / "card.json", "--cskip", "2", "--workers", "2", timeout=300)
+    assert result.returncode == 2 and "this worker's model differs from the one the run was checked with" \
+        in result.stderr, result.stderr
