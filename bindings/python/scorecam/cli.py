@@ -96,7 +96,10 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                          help="no progress bar (default: a bar when stderr is a terminal)")
     explain.add_argument("-q", "--quiet", action="store_true", help="no line per image (errors still shown)")
+    explain.add_argument("--no-report", dest="report", action="store_false",
+                         help="do not write the browser report (OUT/report/index.html) at the end")
     _add_layers_parser(commands)
+    _add_report_parser(commands)
     return parser
 
 
@@ -124,6 +127,34 @@ def layers_command(args) -> int:
     return 0
 
 
+def _add_report_parser(commands) -> None:
+    report = commands.add_parser(
+        "report", help="write the browser report of dataset runs (one, or several side by side)",
+        description="Writes a static report (index.html, no server, no network) of the output directories "
+                    "of dataset runs: summary, gallery with filters and sorting, detail view; several "
+                    "directories are paired by image key with the metric deltas against the first.")
+    report.add_argument("outputs", nargs="+", type=pathlib.Path, metavar="OUT", help="output directories of runs")
+    report.add_argument("-o", "--output", type=pathlib.Path, metavar="DIR",
+                        help="where to write the report (default: FIRST_OUT/report)")
+    report.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                        help="no progress bar while making missing thumbnails")
+
+
+def report_command(args) -> int:
+    from .dataset import UsageError, write_report
+
+    try:
+        index = write_report(args.outputs, args.output, progress=args.progress)
+    except UsageError as error:
+        print(f"python -m scorecam report: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"python -m scorecam report: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"report: {index}")
+    return EXIT_OK
+
+
 def explain_command(args) -> int:
     from .dataset import Interrupted, UsageError, explain_dataset, metrics_table
 
@@ -141,7 +172,7 @@ def explain_command(args) -> int:
             size=args.size, targets=args.classes if args.classes else f"top{args.top}", cskip=args.cskip,
             preset=args.preset, method=args.method, adaptive=args.adaptive, batch_size=args.batch_size,
             metrics=args.metrics, save_maps=args.save_maps, overwrite=args.overwrite, workers=args.workers,
-            ray_address=args.ray, progress=args.progress, verbose=not args.quiet)
+            ray_address=args.ray, progress=args.progress, verbose=not args.quiet, report=args.report)
     except UsageError as error:
         print(f"python -m scorecam explain: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -161,6 +192,8 @@ def explain_command(args) -> int:
     skipped = f", {summary.skipped} already done" if summary.skipped else ""
     print(f"{summary.ok} ok, {summary.failed} failed{skipped} "
           f"({summary.seconds:.1f} s; manifest {summary.manifest})")
+    if args.report and (args.output / "report" / "index.html").is_file():
+        print(f"report: {args.output / 'report' / 'index.html'}")
     return summary.exit_status
 
 
@@ -174,6 +207,8 @@ def main(argv=None) -> int:
         return explain_command(args)
     if args.command == "layers":
         return layers_command(args)
+    if args.command == "report":
+        return report_command(args)
     return EXIT_USAGE
 
 

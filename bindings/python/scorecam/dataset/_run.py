@@ -104,7 +104,7 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
                     adaptive: Optional[float] = None, batch_size: int = 128, metrics: bool = False,
                     save_maps: bool = False, overwrite: bool = False, workers: Optional[int] = None,
                     ray_address: Optional[str] = None, progress: Optional[bool] = None, verbose: bool = False,
-                    on_row: Optional[Callable[[dict], None]] = None) -> Summary:
+                    on_row: Optional[Callable[[dict], None]] = None, report: bool = True) -> Summary:
     """Explains every image of `inputs` (files, directories, glob patterns) and of `list_file`
     (one path per line) into `out_dir`; see the module docstring.
 
@@ -113,6 +113,7 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
     ray_address: None (no Ray), "local", "auto" or a cluster address.
     progress: a bar over images; None: when stderr is a terminal. verbose: a line per image.
     on_row: called with each manifest row once it is written.
+    report: write the browser report of the whole directory into OUT/report/ at the end (_report.py).
     Raises UsageError before any work for bad options, inputs, model or output directory, and
     Interrupted on Ctrl-C (after stopping the workers; nothing half-written).
     """
@@ -218,4 +219,8 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
     wanted_keys = {item.key for item in items}
     summary.metrics = summarize_metrics(row for key, row in rows.items() if key in wanted_keys) if metrics else {}
     write_summary(summary)
+    if report:
+        from ._report import report_after_run
+
+        report_after_run(out, config, progress)
     return summary

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import ScoreCAMError, UsageError
 from ..targets import top_classes
-from . import _files, _images
+from . import _files, _images, _thumbs
 
 METRICS = ("average_drop", "increase_in_confidence", "insertion", "deletion")
 TOP_PREDICTIONS = 5
@@ -174,6 +174,7 @@ def explain_image(worker: Worker, key: str, path: str) -> dict:
             name = f"{key}_{c}_{_slug(worker.name(c))}.png"
             _images.write_png(worker.out_dir / name, _images.overlay_at_size(image, heatmap))
             files.append(name)
+        row["thumbnails"] = _thumbs.write_thumbnails(worker.out_dir, key, image, maps, files)
         if config.save_maps:
             name = f"{key}.maps.npz"
             _files.write_maps(worker.out_dir / name, maps, targets)
