@@ -115,6 +115,14 @@ $(VENV)/.test-deps: $(VENV)/.demo-deps
 	$(PY) -m pip install --quiet $(TEST_DEPS)
 	touch $@
 
+# The report's browser tests: Debian's Chromium and its driver, driven by Selenium (own stamp, so
+# that an existing .venv gets it too).
+BROWSER    := chromium:chromium chromedriver:chromium-driver
+$(VENV)/.browser-deps: $(VENV)/.test-deps
+	scripts/ensure_system_deps.sh $(BROWSER)
+	$(PY) -m pip install --quiet selenium
+	touch $@
+
 $(VENV)/.pkg-deps: $(VENV)/.demo-deps
 	$(PY) -m pip install --quiet $(PKG_DEPS)
 	touch $@
@@ -253,7 +261,7 @@ check-cpp: $(BUILD)/tests/test_cpp $(BUILD)/tests/test_cpp_noexcept $(BUILD)/tes
 # The Python tests run against the installed package (not the source tree), from their directory.
 # The quick tier leaves out the tests marked slow (real worker pools, Ray, the torch export).
 PYTEST     := cd bindings/python/tests && ../../../$(PY) -m pytest -q -p no:cacheprovider
-check-python: python $(VENV)/.test-deps ## the Python tests but those marked slow
+check-python: python $(VENV)/.test-deps $(VENV)/.browser-deps ## the Python tests but those marked slow
 	$(PYTEST) -m "not slow" .
 
 check-docs: $(VENV)/.demo-deps lib ## docs/PARAMETERS.md is what the library's parameter table says
@@ -291,7 +299,7 @@ test-cpp: $(BUILD)/tests-asan/test_cpp check-cpp ## the C++ tests, also under AS
 check-exports: lib ## the library exports scorecam_* and nothing else
 	scripts/check_exports.sh $(LIBDIR)/libscorecam.so
 
-test-python: python $(VENV)/.test-deps ## every Python test
+test-python: python $(VENV)/.test-deps $(VENV)/.browser-deps ## every Python test
 	$(PYTEST) .
 
 # Every snippet of README.md and docs/ as printed (Python against the installed package, from a
