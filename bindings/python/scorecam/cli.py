@@ -189,11 +189,11 @@ def explain_command(args) -> int:
         return EXIT_INTERRUPTED
     if summary.metrics:
         print(metrics_table(summary.metrics))
+    if args.report and (args.output / "report" / "index.html").is_file():
+        print(f"report: {args.output / 'report' / 'index.html'}")  # before the last line, "N ok, M failed"
     skipped = f", {summary.skipped} already done" if summary.skipped else ""
     print(f"{summary.ok} ok, {summary.failed} failed{skipped} "
           f"({summary.seconds:.1f} s; manifest {summary.manifest})")
-    if args.report and (args.output / "report" / "index.html").is_file():
-        print(f"report: {args.output / 'report' / 'index.html'}")
     return summary.exit_status
 
 
