@@ -37,12 +37,19 @@ PathLike = Union[str, os.PathLike]
 def save_settings(out_dir: PathLike, config) -> None:
     """OUT/settings.json: the settings of the run (a _work.Config) and its model card, for the
     report of this directory whenever it is made."""
-    from dataclasses import asdict
+    from dataclasses import fields
 
-    settings = {name: value for name, value in asdict(config).items() if name not in ("out_dir", "threads")}
-    settings["model_card"] = DEFAULT_MODEL if config.model is None else \
-        f"{config.model} (layer {config.layer}, input {config.size} x {config.size})"
-    write_bytes(pathlib.Path(out_dir) / SETTINGS_NAME, (json.dumps(settings, indent=2) + "\n").encode())
+    settings = {field.name: getattr(config, field.name) for field in fields(config)
+                if field.name not in ("out_dir", "threads", "card", "card_id")}
+    card = getattr(config, "card", None)  # a ModelCard, where the run has one
+    if card is not None and hasattr(card, "to_dict"):
+        settings["model_card"] = card.to_dict()
+    elif getattr(config, "model", None) is None:
+        settings["model_card"] = DEFAULT_MODEL
+    else:
+        settings["model_card"] = f"{config.model} (layer {config.layer}, input {config.size} x {config.size})"
+    text = json.dumps(settings, indent=2, default=str)  # anything unusual as its text
+    write_bytes(pathlib.Path(out_dir) / SETTINGS_NAME, (text + "\n").encode())
 
 
 def _read_json(path: pathlib.Path) -> Optional[dict]:

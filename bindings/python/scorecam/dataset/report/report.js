@@ -147,7 +147,7 @@
       const settings = run.settings || {};
       if (!run.settings) table.append(el("tr", {}, el("td", {colspan: "2", text: "no settings.json (an older run)"})));
       for (const [name, v] of Object.entries(settings)) {
-        table.append(el("tr", {}, el("td", {text: name}), el("td", {text: v === null ? "–" : String(v)})));
+        table.append(el("tr", {}, el("td", {text: name}), el("td", {text: v === null ? "–" : typeof v === "object" ? JSON.stringify(v) : String(v)})));
       }
       if (run.last_run) {
         for (const name of ["backend", "workers", "images_per_second"]) {
