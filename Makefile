@@ -84,7 +84,7 @@ TEST       := test-swift test-swift-example test-c test-c-asan test-cpp check-ex
               test-examples-python test-fuzz test-tsan test-soak
 
 .PHONY: all help lib python model demo demo-c example-cpp wheel sdist install clean fixtures \
-        check $(CHECK) test $(TEST) fuzz bench bench-quick bench-torch bench-dataset bench-gpu bench-gpu-dry-run
+        check $(CHECK) test $(TEST) fuzz bench bench-quick bench-torch bench-dataset bench-report bench-gpu bench-gpu-dry-run
 
 all: lib
 
@@ -113,6 +113,14 @@ $(VENV)/.demo-deps:
 
 $(VENV)/.test-deps: $(VENV)/.demo-deps
 	$(PY) -m pip install --quiet $(TEST_DEPS)
+	touch $@
+
+# The report's browser tests: Debian's Chromium and its driver, driven by Selenium (own stamp, so
+# that an existing .venv gets it too).
+BROWSER    := chromium:chromium chromedriver:chromium-driver
+$(VENV)/.browser-deps: $(VENV)/.test-deps
+	scripts/ensure_system_deps.sh $(BROWSER)
+	$(PY) -m pip install --quiet selenium
 	touch $@
 
 $(VENV)/.pkg-deps: $(VENV)/.demo-deps
@@ -253,7 +261,7 @@ check-cpp: $(BUILD)/tests/test_cpp $(BUILD)/tests/test_cpp_noexcept $(BUILD)/tes
 # The Python tests run against the installed package (not the source tree), from their directory.
 # The quick tier leaves out the tests marked slow (real worker pools, Ray, the torch export).
 PYTEST     := cd bindings/python/tests && ../../../$(PY) -m pytest -q -p no:cacheprovider
-check-python: python $(VENV)/.test-deps ## the Python tests but those marked slow
+check-python: python $(VENV)/.test-deps $(VENV)/.browser-deps ## the Python tests but those marked slow
 	$(PYTEST) -m "not slow" .
 
 check-docs: $(VENV)/.demo-deps lib ## docs/PARAMETERS.md is what the library's parameter table says
@@ -291,7 +299,7 @@ test-cpp: $(BUILD)/tests-asan/test_cpp check-cpp ## the C++ tests, also under AS
 check-exports: lib ## the library exports scorecam_* and nothing else
 	scripts/check_exports.sh $(LIBDIR)/libscorecam.so
 
-test-python: python $(VENV)/.test-deps ## every Python test
+test-python: python $(VENV)/.test-deps $(VENV)/.browser-deps ## every Python test
 	$(PYTEST) .
 
 # Every snippet of README.md and docs/ as printed (Python against the installed package, from a
@@ -458,6 +466,9 @@ bench-torch: python $(VENV)/.bench-deps ## torch models: layouts, the seed API, 
 DATASET_BENCH_ARGS ?=
 bench-dataset: python $(VENV)/.test-deps ## images/s of dataset runs, local pool and Ray
 	nice $(PY) bench/dataset_bench.py $(DATASET_BENCH_ARGS) --json $(BUILD)/bench/dataset.json
+
+bench-report: python $(VENV)/.browser-deps ## the dataset report of a synthetic 50,000-row run: writing it, first page in Chromium
+	$(PY) bench/report_bench.py --json $(BUILD)/bench/report.json
 
 bench-gpu: lib ## the GPU benchmark (one call on a machine with an NVIDIA GPU)
 	bench/gpu.sh

@@ -31,6 +31,8 @@ with zipfile.ZipFile(wheel) as z:
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "no LICENSE in the wheel"
     assert "MIT License" in z.read(next(n for n in names if n.endswith("licenses/LICENSE"))).decode()
     assert "scorecam/_version.py" in names, "no _version.py in the wheel"
+    for page in ("index.html", "report.css", "report.js"):  # the dataset report's page
+        assert f"scorecam/dataset/report/{page}" in names, f"no report/{page} in the wheel"
     with open(f"{work}/libscorecam.so", "wb") as f:
         f.write(z.read("scorecam/libscorecam.so"))
 EOF

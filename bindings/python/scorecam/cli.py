@@ -104,8 +104,11 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                          help="no progress bar (default: a bar when stderr is a terminal)")
     explain.add_argument("-q", "--quiet", action="store_true", help="no line per image (errors still shown)")
+    explain.add_argument("--no-report", dest="report", action="store_false",
+                         help="do not write the browser report (OUT/report/index.html) at the end")
     _add_layers_parser(commands)
     _add_card_parser(commands)
+    _add_report_parser(commands)
     return parser
 
 
@@ -215,6 +218,34 @@ def layers_command(args) -> int:
     return 0
 
 
+def _add_report_parser(commands) -> None:
+    report = commands.add_parser(
+        "report", help="write the browser report of dataset runs (one, or several side by side)",
+        description="Writes a static report (index.html, no server, no network) of the output directories "
+                    "of dataset runs: summary, gallery with filters and sorting, detail view; several "
+                    "directories are paired by image key with the metric deltas against the first.")
+    report.add_argument("outputs", nargs="+", type=pathlib.Path, metavar="OUT", help="output directories of runs")
+    report.add_argument("-o", "--output", type=pathlib.Path, metavar="DIR",
+                        help="where to write the report (default: FIRST_OUT/report)")
+    report.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                        help="no progress bar while making missing thumbnails")
+
+
+def report_command(args) -> int:
+    from .dataset import UsageError, write_report
+
+    try:
+        index = write_report(args.outputs, args.output, progress=args.progress)
+    except UsageError as error:
+        print(f"python -m scorecam report: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"python -m scorecam report: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"report: {index}")
+    return EXIT_OK
+
+
 def explain_command(args) -> int:
     from .dataset import Interrupted, explain_dataset, metrics_table
     from .dataset._files import DiskFull
@@ -233,7 +264,8 @@ def explain_command(args) -> int:
             targets=args.classes if args.classes else None if args.top is None else f"top{args.top}", cskip=args.cskip,
             preset=args.preset, method=args.method, adaptive=args.adaptive, batch_size=args.batch_size,
             metrics=args.metrics, save_maps=args.save_maps, overwrite=args.overwrite, workers=args.workers,
-            ray_address=args.ray, progress=args.progress, verbose=not args.quiet, max_pixels=args.max_pixels)
+            ray_address=args.ray, progress=args.progress, verbose=not args.quiet, max_pixels=args.max_pixels,
+            report=args.report)
     except UsageError as error:
         print(f"python -m scorecam explain: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -257,6 +289,8 @@ def explain_command(args) -> int:
         return 128 + number
     if summary.metrics:
         print(metrics_table(summary.metrics))
+    if args.report and (args.output / "report" / "index.html").is_file():
+        print(f"report: {args.output / 'report' / 'index.html'}")  # before the last line, "N ok, M failed"
     skipped = f", {summary.skipped} already done" if summary.skipped else ""
     print(f"{summary.ok} ok, {summary.failed} failed{skipped} "
           f"({summary.seconds:.1f} s; manifest {summary.manifest})")
@@ -275,6 +309,8 @@ def main(argv=None) -> int:
         return layers_command(args)
     if args.command == "card":
         return card_command(args)
+    if args.command == "report":
+        return report_command(args)
     return EXIT_USAGE
 
 

@@ -23,12 +23,15 @@ needs the usual `if __name__ == "__main__":` guard.
 The parts, one job each (private): _run (the driver), _inputs (which images, their keys),
 _images (reading pictures, overlays), _files (atomic writes), _manifest (the JSON Lines source of
 truth), _work (one image, any backend), _tasks (an image's targets per card task), _retry, _pool
-(in process, local processes), _ray, _summary (the Summary, metric intervals, summary.json).
-The model and its preprocessing come from a model card (scorecam.card).
+(in process, local processes), _ray, _summary (the Summary, metric intervals, summary.json),
+_thumbs (the report's thumbnails, made by the workers), _report (`write_report`: the browser
+report, OUT/report/index.html; the page itself is package data in report/). The model and its
+preprocessing come from a model card (scorecam.card).
 """
 from ..errors import Interrupted, UsageError
+from ._report import write_report
 from ._run import default_workers, explain_dataset
 from ._summary import Summary, metrics_table, summarize_metrics
 
 __all__ = ["explain_dataset", "Summary", "UsageError", "Interrupted", "default_workers", "metrics_table",
-           "summarize_metrics"]
+           "summarize_metrics", "write_report"]

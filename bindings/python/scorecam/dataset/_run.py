@@ -177,7 +177,7 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
                     save_maps: bool = False, overwrite: bool = False, workers: Optional[int] = None,
                     ray_address: Optional[str] = None, progress: Optional[bool] = None, verbose: bool = False,
                     on_row: Optional[Callable[[dict], None]] = None,
-                    max_pixels: int = _images.DEFAULT_MAX_PIXELS) -> Summary:
+                    max_pixels: int = _images.DEFAULT_MAX_PIXELS, report: bool = True) -> Summary:
     """Explains every image of `inputs` (files, directories, glob patterns) and of `list_file`
     (one path per line) into `out_dir`; see the module docstring.
 
@@ -193,6 +193,7 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
     ray_address: None (no Ray), "local", "auto" or a cluster address.
     progress: a bar over images; None: when stderr is a terminal. verbose: a line per image.
     on_row: called with each manifest row once it is written.
+    report: write the browser report of the whole directory into OUT/report/ at the end (_report.py).
     max_pixels: larger pictures get an error row (not decoded); the worker count is sized for it.
     Raises UsageError before any work for bad options, inputs, model, card or output directory, or when
     another run holds out_dir; Interrupted on Ctrl-C or SIGTERM (after stopping the workers;
@@ -229,7 +230,7 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
                            classes=classes, top=top, cskip=cskip, preset=preset, method=method,
                            adaptive=adaptive, batch_size=batch_size, metrics=metrics, save_maps=save_maps,
                            overwrite=overwrite, workers=workers, ray_address=ray_address, progress=progress,
-                           verbose=verbose, on_row=on_row, max_pixels=max_pixels)
+                           verbose=verbose, on_row=on_row, max_pixels=max_pixels, report=report)
     finally:
         if terminate is not None:
             signal.signal(signal.SIGTERM, terminate)
@@ -238,7 +239,7 @@ def explain_dataset(inputs: Iterable[Union[str, os.PathLike]], out_dir: Union[st
 
 def _locked_run(inputs, out: pathlib.Path, started: float, *, list_file, card, warn, classes, top,
                 cskip, preset, method, adaptive, batch_size, metrics, save_maps, overwrite, workers,
-                ray_address, progress, verbose, on_row, max_pixels) -> Summary:
+                ray_address, progress, verbose, on_row, max_pixels, report) -> Summary:
     """explain_dataset once the options are checked and the output directory is this run's."""
 
     items = _inputs.expand(inputs, list_file, warn=warn, exclude=out)
@@ -332,4 +333,8 @@ def _locked_run(inputs, out: pathlib.Path, started: float, *, list_file, card, w
     wanted_keys = {item.key for item in items}
     summary.metrics = summarize_metrics(row for key, row in rows.items() if key in wanted_keys) if metrics else {}
     write_summary(summary, [row for key, row in rows.items() if key in wanted_keys])
+    if report:
+        from ._report import report_after_run
+
+        report_after_run(out, config, progress)
     return summary

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..card import ModelCard, check_model, load_model, prepare
 from ..errors import ScoreCAMError, UsageError
-from . import _files, _images, _tasks
+from . import _files, _images, _tasks, _thumbs
 
 METRICS = ("average_drop", "increase_in_confidence", "insertion", "deletion")
 
@@ -140,7 +140,8 @@ def explain_image(worker: Worker, key: str, path: str) -> dict:
                         x[0], maps, plan.targets, metric, progress=False)] for metric in METRICS}
                     row["metric_forward_passes"] = worker.passes
         box = None if geometry.whole else geometry.box
-        files = []
+        files, drawn = [], []
+        plain = box is None and plan.captions is None  # overlays are a map over the picture: thumbnails drawn small
         for i, (c, heatmap) in enumerate(zip(plan.classes, maps)):
             picture = _images.overlay_at_size(image, heatmap, box)
             if plan.captions is not None:  # detect: the explained box, and one file per box
@@ -150,6 +151,10 @@ def explain_image(worker: Worker, key: str, path: str) -> dict:
                 name = f"{key}_{c}_{_slug(worker.name(c))}.png"
             _images.write_png(worker.out_dir / name, picture)
             files.append(name)
+            if not plain:
+                drawn.append(picture)
+        row["thumbnails"] = _thumbs.write_thumbnails(worker.out_dir, key, image, maps, files,
+                                                     None if plain else drawn)
         if config.save_maps:
             name = f"{key}.maps.npz"
             _files.write_maps(worker.out_dir / name, maps, plan.classes)
