@@ -339,7 +339,10 @@ int scorecam_explainer_make_masks(float *out, size_t capacity, const scorecam_ex
  * deterministic CSKIP). The list is copied. Indices must be distinct and >= 0; compute fails with
  * SCORECAM_E_INVALID_ARGUMENT when one is not below the activations' k. With the adaptive budget
  * the list is processed in its order. channels NULL with num_channels 0 restores the engine's own
- * selection; presets leave the list as it is.
+ * selection; presets leave the list as it is. num_channels above INT64_MAX is
+ * SCORECAM_E_INVALID_ARGUMENT, NULL or not; a list the machine's memory cannot copy (16 bytes per
+ * channel) is SCORECAM_E_OUT_OF_MEMORY, refused before any entry is read. A refused call keeps the
+ * list set before it.
  */
 int scorecam_explainer_set_channels(scorecam_explainer *explainer, const int64_t *channels,
                                     size_t num_channels);

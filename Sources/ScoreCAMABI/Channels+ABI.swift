@@ -9,6 +9,8 @@ public func scorecam_explainer_set_channels(_ explainer: OpaquePointer?, _ chann
     let handle = ExplainerHandle.from(explainer)
     return exported(handle) { () throws(ABIError) in
         let handle = try required(handle, "explainer")
+        // Before anything else: a size_t above INT64_MAX arrives negative, NULL or not.
+        let numChannels = try countArgument(numChannels, "num_channels")
         guard numChannels > 0 else {
             guard channels == nil else {
                 throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "num_channels is 0: pass channels NULL to restore the engine's selection")
@@ -17,20 +19,9 @@ public func scorecam_explainer_set_channels(_ explainer: OpaquePointer?, _ chann
             return
         }
         let channels = try required(channels, "channels")
-        var list = [Int]()
-        list.reserveCapacity(numChannels)
-        var seen = Set<Int64>()
-        for i in 0..<numChannels {
-            let channel = channels[i]
-            guard channel >= 0 else {
-                throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "channels[\(i)] is negative (\(channel))")
-            }
-            guard seen.insert(channel).inserted else {
-                throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "channels[\(i)] = \(channel) is listed twice")
-            }
-            list.append(Int(channel))
+        handle.explicitChannels = try engine { () throws(EngineError) in
+            try ChannelList(copying: channels, count: numChannels)
         }
-        handle.explicitChannels = list
     }
 }
 

@@ -14,7 +14,7 @@ final class ExplainerHandle {
     /// The batch buffers, kept across computes (no page faults per run).
     let batchBuffers = BatchBufferCache()
     /// Channels the host chose (scorecam_explainer_set_channels); nil: the engine selects.
-    var explicitChannels: [Int]?
+    var explicitChannels: ChannelList?
 
     static func from(_ pointer: OpaquePointer?) -> ExplainerHandle? {
         pointer.map { Unmanaged<ExplainerHandle>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }

@@ -42,7 +42,7 @@ private func elementCount(_ dims: [Int], _ what: String) throws(ABIError) -> Int
 }
 
 /// A size_t count: Swift sees one above INT64_MAX as negative; no such count can be honest.
-private func count(_ value: Int, _ name: String) throws(ABIError) -> Int {
+func countArgument(_ value: Int, _ name: String) throws(ABIError) -> Int {
     guard value >= 0 else {
         throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "\(name) is \(UInt(bitPattern: value)), above INT64_MAX")
     }
@@ -60,7 +60,7 @@ private func callbackHost(_ handle: ExplainerHandle, targets: UnsafePointer<Int6
     guard handle.forward != nil || masksForward != nil else {
         throw ABIError(SCORECAM_E_NO_FORWARD, "no forward callback: call scorecam_explainer_set_forward() first")
     }
-    guard try count(numTargets, "num_targets") > 0 else {
+    guard try countArgument(numTargets, "num_targets") > 0 else {
         throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "num_targets must be at least 1")
     }
     guard handle.scoring != nil || targets != nil else {
@@ -269,7 +269,9 @@ public func scorecam_explainer_compute(
             targets: targets.map { t in (0..<numTargets).map { Int(t[$0]) } } ?? [],
             numTargets: numTargets)
         run.batchBuffers = handle.batchBuffers
-        run.explicitChannels = handle.explicitChannels
+        if let list = handle.explicitChannels {
+            run.explicitChannels = try engine { () throws(EngineError) in try list.channels(below: k) }
+        }
         let images = try engine { () throws(EngineError) in
             try run.run(host: host, maps: maps, mapsCapacity: clampedCapacity(mapsCapacity))
         }
@@ -341,7 +343,7 @@ public func scorecam_explainer_make_masks(
         let (k, ah, aw) = (try positive(k, "k"), try positive(ah, "ah"), try positive(aw, "aw"))
         let c = input == nil ? 1 : try positive(c, "c")
         _ = try elementCount([k, ah, aw], "the activations")
-        let numChannels = try count(numChannels, "num_channels")
+        let numChannels = try countArgument(numChannels, "num_channels")
         _ = try elementCount([c, h, w], input == nil ? "one mask" : "the input")
         let needed = try elementCount([numChannels, c, h, w], "the masks")
         guard clampedCapacity(capacity) >= needed else {

@@ -34,4 +34,29 @@ import Testing
             }
         }
     }
+
+    @Test func channelListCopiesChecksAndBoundsTheHostsList() throws {
+        let host: [Int64] = [4, 0, 2]
+        let list = try host.withUnsafeBufferPointer { try ChannelList(copying: $0.baseAddress!, count: 3) }
+        #expect(list.count == 3)
+        #expect(try list.channels(below: 5) == [4, 0, 2])
+        #expect(throws: EngineError.self) { try list.channels(below: 4) }  // 4 is outside 4 channels
+        for (bad, message) in [([1, -1] as [Int64], "channels[1] is negative"), ([5, 1, 5, 1], "channels[3] = 1 is listed twice")] {
+            do {
+                _ = try bad.withUnsafeBufferPointer { try ChannelList(copying: $0.baseAddress!, count: bad.count) }
+                Issue.record("expected an error for \(bad)")
+            } catch let error as EngineError {
+                #expect(error.kind == .invalidArgument && error.message.contains(message), "\(error.message)")
+            }
+        }
+        // A length no machine holds is refused before an entry is read (only 3 exist here).
+        for count in [Int.max, 1 << 60] {
+            do {
+                _ = try host.withUnsafeBufferPointer { try ChannelList(copying: $0.baseAddress!, count: count) }
+                Issue.record("expected outOfMemory for \(count)")
+            } catch let error as EngineError {
+                #expect(error.kind == .outOfMemory && error.message.contains("\(count) channels"), "\(error.message)")
+            }
+        }
+    }
 }

@@ -62,13 +62,46 @@ def float32_array(value, name: str, ndims: Sequence[int]) -> np.ndarray:
 
 
 def integers(values, name: str) -> np.ndarray:
-    """int64 indices, refusing floats (1.9 is not a channel) and integers int64 cannot hold."""
-    array = np.asarray(values)
+    """int64 indices from integers only: int-dtype numpy arrays or torch tensors, Python ints.
+    Floats (1.9 is not a channel), bools, strings and integers int64 cannot hold are refused,
+    never converted."""
+    if type(values).__module__.startswith("torch") and hasattr(values, "detach"):
+        values = values.detach().cpu().numpy()  # its own dtype (host_numpy would make floats)
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be integers, got the {type(values).__name__} {values!r}")
+    try:
+        array = np.asarray(values)
+        items = None if isinstance(values, np.ndarray) else np.asarray(values, dtype=object).reshape(-1)
+    except ValueError as error:  # ragged nesting
+        raise ValueError(f"{name} must be a flat list of integers ({error})") from None
+    if items is not None:
+        # numpy turns [True, 2] into [1, 2] and [2**70] into an object array: look at the items.
+        if any(isinstance(item, (bool, np.bool_)) for item in items):
+            raise TypeError(f"{name} must be integers, got a bool")
+        if array.dtype == object and all(isinstance(item, (int, np.integer)) for item in items):
+            limits = np.iinfo(np.int64)
+            outside = next((item for item in items if not limits.min <= item <= limits.max), None)
+            if outside is not None:
+                raise ValueError(f"{name} holds {outside}, beyond int64")
+            array = np.asarray(values, dtype=np.int64)
     if array.size and not np.issubdtype(array.dtype, np.integer):
         raise TypeError(f"{name} must be integers, got {array.dtype}")
     if array.size and array.dtype.kind == "u" and array.max() > np.iinfo(np.int64).max:
         raise ValueError(f"{name} holds {array.max()}, beyond int64")
-    return np.ascontiguousarray(array, dtype=np.int64)
+    array = np.asarray(array, dtype=np.int64)  # not ascontiguousarray: it makes a scalar 1-D
+    return array if array.flags.c_contiguous else array.copy(order="C")
+
+
+def channel_list(channels) -> np.ndarray:
+    """An explicit channel list as the engine takes it: a non-empty 1-D list of integers (an
+    int64 copy, so later changes to the caller's array do not change the kept list)."""
+    array = integers(channels, "channels")
+    if array.ndim != 1:
+        hint = f" (one channel: [{int(array)}])" if array.ndim == 0 else ""
+        raise ValueError(f"channels must be a 1-D list of channel indices, got shape {array.shape}{hint}")
+    if array.size == 0:
+        raise ValueError("channels is empty; pass None to restore the engine's selection")
+    return array.copy()
 
 
 # ---- the handle ---------------------------------------------------------------------------------
@@ -117,6 +150,7 @@ class ExplainerHandle:
         self.output_shape: tuple | None = None  # one output row in the model's own shape
         self.masks_input: np.ndarray | None = None  # masks mode: the input being explained
         self.progress = progress  # the default progress setting of every run
+        self.channels: np.ndarray | None = None  # the explicit channel list set, if any
         self._registered_dim: int | None = None
         self._score_fn: Callable | None = None
         self._masks_forward = masks_forward
@@ -193,13 +227,15 @@ class ExplainerHandle:
         return value.value if info.kind == _lib.PARAM_KIND_REAL else int(value.value)
 
     def set_channels(self, channels) -> None:
+        """Sets (None: clears) the explicit channel list, checked by channel_list(). The list set
+        is kept in `channels` (the engine has no getter) for a per-call list to put it back."""
         if channels is None:
             self.check(self.lib.scorecam_explainer_set_channels(self.live, None, 0))
+            self.channels = None
             return
-        array = np.ascontiguousarray(host_numpy(channels), dtype=np.int64).reshape(-1)
-        if array.size == 0:
-            raise ValueError("channels is empty; pass None to restore the engine's selection")
+        array = channel_list(channels)
         self.check(self.lib.scorecam_explainer_set_channels(self.live, ptr(array, _int64_p), array.size))
+        self.channels = array
 
     # ---- the model -----------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ explain() accepts as targets into what the engine takes.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import dataclasses
 import functools
@@ -16,7 +17,7 @@ import numpy as np
 
 from . import _lib
 from . import targets as _targets
-from ._handle import ExplainerHandle, float32_array, integers, ptr
+from ._handle import ExplainerHandle, channel_list, float32_array, integers, ptr
 from .targets import Targets
 
 _int64_p = ctypes.POINTER(ctypes.c_int64)
@@ -134,7 +135,9 @@ class Explainer:
 
     def set_channels(self, channels) -> None:
         """Explain exactly these channel indices, in this order, for every image of the following
-        calls (instead of the engine's selection); None restores the engine's selection."""
+        calls (instead of the engine's selection); None restores the engine's selection.
+        channels: a 1-D list of ints or an int-dtype numpy array or torch tensor; floats, bools,
+        strings and nested lists are refused (TypeError / ValueError), never converted."""
         self._handle.set_channels(channels)
 
     def map_size(self, input_size: tuple[int, int], activation_size: tuple[int, int]) -> tuple[int, int]:
@@ -162,7 +165,10 @@ class Explainer:
             masked forward passes.
         cskip: CSKIP K' for this call only.
         channels: explain exactly these channel indices (in this order) of every image, for this
-            call only, instead of the engine's selection (e.g. channels ranked by the host).
+            call only, instead of the engine's selection (e.g. channels ranked by the host): a 1-D
+            list of ints or an int-dtype array (floats, bools and strings are refused). After the
+            call, failed or not, cskip and channels leave the parameters and the list of
+            set_channels() as they were.
         Returns (H, W) for one image and a single target (an int, a callable, None), (T, H, W) for
         one image and a list, else (B, T, H, W).
         """
@@ -176,6 +182,7 @@ class Explainer:
         ab = activations[None] if single else activations
         if xb.shape[0] != ab.shape[0]:
             raise ValueError(f"x holds {xb.shape[0]} images but activations hold {ab.shape[0]}")
+        channels = None if channels is None else channel_list(channels)  # refused before any forward
 
         per_image = _targets.per_image_classes(targets, xb, self._handle.probe)
         if per_image is not None and _targets.differ(per_image):
@@ -202,25 +209,38 @@ class Explainer:
         handle.register(score_fn)
         map_h, map_w = self.map_size((h, w), (ah, aw))
         maps = np.empty((b, num_targets, map_h, map_w), dtype=np.float32)
-        previous = None
-        if cskip is not None:
-            previous = (self.get_param("selection"), self.get_param("selection_count"))
-            self.set_params(selection="max", selection_count=cskip)
         # A new view per compute: a masks-mode host may key its device copy of x on its identity.
         handle.masks_input = xb.view()
-        if channels is not None:
-            self.set_channels(channels)
         try:
-            handle.run(lambda: handle.lib.scorecam_explainer_compute(
-                ptr(maps), maps.size, handle.live, ptr(xb), b, c, h, w, ptr(ab), k, ah, aw,
-                None if class_targets is None else ptr(class_targets, _int64_p), num_targets), progress)
+            with self._for_this_call(cskip, channels):
+                handle.run(lambda: handle.lib.scorecam_explainer_compute(
+                    ptr(maps), maps.size, handle.live, ptr(xb), b, c, h, w, ptr(ab), k, ah, aw,
+                    None if class_targets is None else ptr(class_targets, _int64_p), num_targets), progress)
         finally:
             handle.masks_input = None
-            if channels is not None:
-                self.set_channels(None)
-            if previous is not None:
-                self.set_params(selection=previous[0], selection_count=previous[1])
         return maps
+
+    @contextlib.contextmanager
+    def _for_this_call(self, cskip, channels):
+        """explain()'s per-call cskip and channels: set for one compute, then the parameters and
+        the channel list set before are put back exactly, whether the call succeeded or not."""
+        handle = self._handle
+        listed = None if channels is None else channel_list(channels)  # checked before any change
+        saved_params = {}
+        if cskip is not None:
+            saved_params = {name: handle.get_param(name) for name in ("selection", "selection_count")}
+        saved_channels = handle.channels
+        try:
+            if cskip is not None:
+                self.set_params(selection="max", selection_count=cskip)
+            if listed is not None:
+                handle.set_channels(listed)
+            yield
+        finally:
+            if listed is not None:
+                handle.set_channels(saved_channels)
+            for name, value in saved_params.items():
+                handle.set_param(name, value)
 
     @_exclusive
     def evaluate(self, x, maps, targets: Targets, metric: str = "average_drop", *,

@@ -13,6 +13,8 @@ Add, GlobalAveragePool, Flatten and Gemm, with batch norm folded into the convol
 
 import collections
 import importlib.util
+import math
+import os
 import pathlib
 import pickle
 import sys
@@ -61,6 +63,14 @@ class _TensorRef:
 
     def array(self):
         data, shape = self.storage.data, self.size
+        if not all(type(n) is int for n in (self.offset, *shape, *self.stride)) or len(shape) != len(self.stride) \
+                or min(shape, default=0) < 0:
+            raise WeightsFormatError(f"tensor with size {shape}, stride {self.stride}, offset {self.offset!r}")
+        # A state dict's tensor never has more elements than its storage: more means a stride-0
+        # or overlapping view that would ask for memory the file never held.
+        if math.prod(shape) > data.size:
+            raise WeightsFormatError(f"tensor of size {shape} (stride {self.stride}) has {math.prod(shape)} elements, "
+                                     f"more than the {data.size} of its storage")
         if any(n == 0 for n in shape):
             return np.zeros(shape, data.dtype)
         last = self.offset + sum((n - 1) * s for n, s in zip(shape, self.stride))
@@ -128,8 +138,12 @@ def load_state_dict(path):
         for key in keys:  # raw bytes follow in this order, each prefixed by an int64 count
             storage = body.storages[key]
             count = int.from_bytes(f.read(8), "little")
+            left = os.fstat(f.fileno()).st_size - f.tell()
+            # Before reading: a declared count must not size a read beyond the file.
+            if count != storage.numel or count * storage.dtype.itemsize > left:
+                raise WeightsFormatError(f"{path}: storage {key} is truncated or mis-sized")
             raw = f.read(count * storage.dtype.itemsize)
-            if count != storage.numel or len(raw) != count * storage.dtype.itemsize:
+            if len(raw) != count * storage.dtype.itemsize:
                 raise WeightsFormatError(f"{path}: storage {key} is truncated or mis-sized")
             storage.data = np.frombuffer(raw, storage.dtype)
         if f.read(1):
