@@ -6,7 +6,9 @@ On 2 CPU cores ONNX Runtime runs a CNN's batches of masked images 1.4x (ResNet-1
 with a dynamic batch axis, and kept: in memory for this object, and on disk, keyed by everything
 the export depends on, for later processes (dataset workers). Every unmasked forward is checked:
 torch's outputs and ONNX Runtime's must agree within `TOLERANCE` of the outputs' scale; if they do
-not, or the export or a run fails, one warning says why and torch runs from then on.
+not, or the export or a run fails, one warning says why and torch runs from then on. A cached file
+is used only when this user's own (scorecam._cache: folder 0700, owner, no one else's write
+bits), and the first masked batch after each unmasked check on it is compared with torch too.
 """
 from __future__ import annotations
 
@@ -18,7 +20,12 @@ import warnings
 
 import numpy as np
 
+from ._cache import read_trusted, warn_untrusted
+
 TOLERANCE = 1e-4  # of max |output|: the float32 difference of two correct implementations
+# Masked images compared with torch after each unmasked check on a cached export: a whole CSKIP-16
+# batch, 1/80 of an all-channel explain's passes (a torch forward costs 1.4-4.4 ONNX Runtime ones).
+MASKED_CHECK = 16
 
 
 def check_backend(backend: str) -> None:
@@ -113,6 +120,9 @@ class OnnxForward:
         self.failed: str | None = None            # why torch runs instead, once it does
         self._sessions: dict[tuple, object] = {}  # (C, H, W) -> onnxruntime.InferenceSession
         self._verified: set[tuple] = set()
+        self._from_disk: set[tuple] = set()       # shapes whose session runs a cached file
+        self._masked_unchecked: set[tuple] = set()  # ... whose next masked batch is checked too
+        self._unmasked = None                     # the unmasked image checked last (1, C, H, W)
         try:
             self._key = _model_key(model, self.dtype, output)
         except Exception:  # noqa: BLE001 - e.g. quantized weights that have no bytes view: no disk cache
@@ -124,6 +134,7 @@ class OnnxForward:
         # exports or loads its own, and checks again.
         state = self.__dict__.copy()
         state["_sessions"], state["_verified"] = {}, set()
+        state["_from_disk"], state["_masked_unchecked"] = set(), set()
         return state
 
     # ---- providers ------------------------------------------------------------------------------
@@ -183,15 +194,23 @@ class OnnxForward:
         return buffer.getvalue()
 
     def _load(self, example) -> bytes:
-        """The cached export for this shape, or a fresh one (then cached, atomically)."""
-        path = self._path(tuple(example.shape[1:]))
-        if path is not None and path.is_file():
-            return path.read_bytes()
-        data = self._export(example)
+        """The cached export for this shape when this user's own (see scorecam._cache), or a fresh
+        one (then cached, atomically, where the cache folder is private)."""
+        shape = tuple(example.shape[1:])
+        path = self._path(shape)
+        untrusted = None
         if path is not None:
+            data, untrusted = read_trusted(path)
+            if data is not None:
+                self._from_disk.add(shape)
+                return data
+            if untrusted is not None:
+                warn_untrusted(untrusted, stacklevel=6)
+        self._from_disk.discard(shape)
+        data = self._export(example)
+        if path is not None and untrusted is None:
             tmp = None
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
                 with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
                     tmp.write(data)
                 os.replace(tmp.name, path)
@@ -244,6 +263,9 @@ class OnnxForward:
             difference = float(np.max(np.abs(got - expected), initial=0.0))
             if difference <= TOLERANCE * scale:
                 self._verified.add(shape)
+                if shape in self._from_disk:  # a new explain: its first masked batch is checked too
+                    self._masked_unchecked.add(shape)
+                    self._unmasked = self._numpy(batch[:1])
                 return True
             path = self._path(shape)
             if attempt == 0 and path is not None and path.is_file() and shape not in self._verified:
@@ -255,13 +277,58 @@ class OnnxForward:
             return False
         return False
 
-    def forward(self, batch) -> np.ndarray | None:
+    def forward(self, batch, torch_forward=None) -> np.ndarray | None:
         """The outputs of `batch` (float32 numpy), or None when torch must run it (never checked
-        for this shape, or fallen back)."""
-        if not self.active or tuple(batch.shape[1:]) not in self._verified:
+        for this shape, or fallen back). torch_forward(images) -> torch's outputs: with a cached
+        export, the first masked batch after each unmasked check is compared with it too."""
+        shape = tuple(batch.shape[1:])
+        if not self.active or shape not in self._verified:
             return None
         try:
-            return self._run(batch)
+            outputs = self._run(batch)
         except Exception as error:  # noqa: BLE001
             self._give_up(f"{_first_line(error)} (while running a batch)")
             return None
+        if shape in self._masked_unchecked and torch_forward is not None:
+            # Masked images: those that are not the unmasked image just checked (the engine's
+            # probe of the output size sends that one again).
+            array = self._numpy(batch)
+            masked = [i for i in range(len(array)) if not np.array_equal(array[i], self._unmasked[0])]
+            if masked:
+                self._masked_unchecked.discard(shape)
+                outputs = self._check_masked(array[masked[:MASKED_CHECK]], outputs, masked[:MASKED_CHECK],
+                                             batch, torch_forward)
+        return outputs
+
+    @staticmethod
+    def _numpy(batch) -> np.ndarray:
+        return batch.detach().to("cpu").numpy() if hasattr(batch, "detach") else np.asarray(batch)
+
+    def _check_masked(self, images, outputs: np.ndarray, index: list, batch, torch_forward) -> np.ndarray | None:
+        """A cached graph could agree with torch on unmasked images and differ on masked ones
+        (exact zeros): up to MASKED_CHECK masked `images` (batch[index]) are compared with torch's;
+        on a difference the file is dropped, one warning says so, and a fresh export runs instead."""
+        shape = tuple(batch.shape[1:])
+        expected = np.asarray(torch_forward(np.ascontiguousarray(images)), np.float32)
+        got = outputs[index].reshape(expected.shape)
+        scale = float(np.max(np.abs(expected), initial=0.0))
+        difference = float(np.max(np.abs(got - expected), initial=0.0))
+        if difference <= TOLERANCE * scale:
+            return outputs
+        warnings.warn(f"scorecam: the cached ONNX export {self._path(shape)} differs from torch on masked images "
+                      f"by {difference:.3g} (> {TOLERANCE:g} x {scale:.3g}); dropped and exported afresh",
+                      RuntimeWarning, stacklevel=4)
+        path = self._path(shape)
+        if path is not None:
+            path.unlink(missing_ok=True)
+        self._sessions.pop(shape, None)
+        self._from_disk.discard(shape)
+        try:
+            fresh = self._run(batch)
+        except Exception as error:  # noqa: BLE001
+            self._give_up(f"{_first_line(error)} (while running a fresh export)")
+            return None
+        if float(np.max(np.abs(fresh[index].reshape(expected.shape) - expected), initial=0.0)) > TOLERANCE * scale:
+            self._give_up("a fresh export differs from torch on masked images too")
+            return None
+        return fresh

@@ -105,7 +105,8 @@ class ScoreCAM:
             self._onnx.check(x, p.numpy())
 
         def forward(batch):
-            outputs = self._onnx.forward(batch) if self._onnx is not None else None
+            check = lambda images: self._run(np.ascontiguousarray(images)).numpy()  # noqa: E731
+            outputs = self._onnx.forward(batch, check) if self._onnx is not None else None
             if outputs is None:
                 outputs = self._run(np.ascontiguousarray(batch)).numpy()
             return outputs.reshape(batch.shape[0], -1)

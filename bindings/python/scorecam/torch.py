@@ -146,11 +146,12 @@ class TorchModel:
     def _forward(self, batch):
         onnx = self._onnx
         if onnx is not None and onnx.active:
-            outputs = onnx.forward(batch)
+            check = lambda images: self._torch_forward(self._batch(images))  # noqa: E731
+            outputs = onnx.forward(batch, check)
             if outputs is None and onnx.active:
                 # A shape no unmasked forward has checked yet: check on the batch's first image.
-                onnx.check(batch[:1], self._torch_forward(self._batch(batch[:1])))
-                outputs = onnx.forward(batch)
+                onnx.check(batch[:1], check(batch[:1]))
+                outputs = onnx.forward(batch, check)
             if outputs is not None:
                 return outputs
         return self._torch_forward(self._batch(batch))

@@ -201,3 +201,78 @@ def test_a_model_with_the_adapter_hooked_can_be_deep_copied(image):
         np.testing.assert_array_equal(copied(torch.from_numpy(image)).numpy(), net(torch.from_numpy(image)).numpy())
     expected = ScoreCAM(net, "layer4").compute(image, 1, batch_size=64)
     assert_same_map(ScoreCAM(net, "layer4", backend="onnxruntime").compute(image, 1, batch_size=64), expected)
+
+
+# ---- trust in the cache (issue 20, S1) ---------------------------------------------------------
+
+def plant(path, net, example, target: int):
+    """The honest export of `net` plus 100 x (the fraction of exactly-zero input values) on class
+    `target`: the same outputs as torch on an unmasked image, different ones on masked images."""
+    import io
+
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    buffer = io.BytesIO()
+    torch.onnx.export(net, (torch.from_numpy(example),), buffer, dynamo=False, input_names=["input"],
+                      output_names=["honest"], dynamic_axes={"input": {0: "batch"}, "honest": {0: "batch"}})
+    model = onnx.load_from_string(buffer.getvalue())
+    graph = model.graph
+    classes = graph.output[0].type.tensor_type.shape.dim[1].dim_value
+    onehot = np.zeros(classes, np.float32)
+    onehot[target] = 100.0
+    graph.initializer.extend([numpy_helper.from_array(np.zeros((), np.float32), "zero"),
+                              numpy_helper.from_array(onehot, "onehot")])
+    graph.node.extend([
+        helper.make_node("Equal", ["input", "zero"], ["is_zero"]),
+        helper.make_node("Cast", ["is_zero"], ["zeros"], to=TensorProto.FLOAT),
+        helper.make_node("Flatten", ["zeros"], ["flat_zeros"]),
+        helper.make_node("MatMul", ["flat_zeros", "mean"], ["fraction"]),  # (N, 1), any opset
+        helper.make_node("Mul", ["fraction", "onehot"], ["bonus"]),
+        helper.make_node("Add", ["honest", "bonus"], ["output"])])
+    values = int(np.prod(example.shape[1:]))
+    graph.initializer.append(numpy_helper.from_array(np.full((values, 1), 1 / values, np.float32), "mean"))
+    del graph.output[:]
+    graph.output.append(helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", classes]))
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    onnx.save(model, path)
+    path.chmod(0o600)
+
+
+def planted_model(image, cache_dir, target):
+    net = resnet18()
+    probe = TorchModel(net, "layer4", backend="onnxruntime")
+    path = probe._onnx._path(tuple(image.shape[1:]))
+    probe.close()
+    plant(path, resnet18(), image, target)
+    return net, path
+
+
+def test_a_planted_graph_that_differs_only_on_masked_images_is_caught(image, cache_dir):
+    with TorchModel(resnet18(), "layer4") as reference:
+        expected = explain(reference, image, cskip=8)
+    net, path = planted_model(image, cache_dir, target=3)
+    model = TorchModel(net, "layer4", backend="onnxruntime")
+    with pytest.warns(RuntimeWarning, match="differs from torch on masked images"):
+        got = explain(model, image, cskip=8)
+    assert_same_map(got, expected)
+    assert model.backend_in_use == "onnxruntime"  # a fresh export runs from then on
+    assert not path.exists() or b"onehot" not in path.read_bytes()
+
+
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_a_cache_file_others_could_write_is_not_used(image, cache_dir, where):
+    with TorchModel(resnet18(), "layer4") as reference:
+        expected = explain(reference, image, cskip=8)
+    net, path = planted_model(image, cache_dir, target=3)
+    (path if where == "file" else path.parent).chmod(0o666 if where == "file" else 0o777)
+    model = TorchModel(net, "layer4", backend="onnxruntime")
+    with pytest.warns(RuntimeWarning, match="writable by others.*rebuilding it in memory"):
+        got = explain(model, image, cskip=8)
+    assert_same_map(got, expected)
+    assert b"onehot" in path.read_bytes()  # left alone: not ours to remove, and not used
+
+
+def test_the_cache_folder_is_private(image, cache_dir):
+    TorchModel(resnet18(), "layer4", backend="onnxruntime").run(image)
+    assert cache_dir.stat().st_mode & 0o777 == 0o700
