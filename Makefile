@@ -69,7 +69,7 @@ FUZZ_S       ?= 600
 FUZZ_TEST_S  ?= 20
 FUZZ_LIB     := .build-fuzz/release/lib$(C_PRODUCT).so
 FUZZ_BIN     := $(BUILD)/fuzz/fuzz_abi
-FUZZ_FLAGS   := -timeout=30 -rss_limit_mb=3072 -malloc_limit_mb=2048 -max_len=4096 -print_final_stats=1
+FUZZ_FLAGS   := -dict=Tests/fuzz/fuzz_abi.dict -timeout=30 -rss_limit_mb=3072 -malloc_limit_mb=2048 -max_len=4096 -print_final_stats=1
 TSAN_LIB     := .build-tsan/debug/lib$(C_PRODUCT).so
 # ThreadSanitizer's runtime intercepts libdispatch: the test links the toolchain's copy.
 SWIFT_RT_DIR := $(abspath $(dir $(SWIFT_CLANG))../lib/swift/linux)

@@ -13,13 +13,18 @@
  *     dimensions other than the call's; progress never reports done > total.
  * A violation aborts, which libFuzzer reports with the input that caused it.
  *
- * Build: make fuzz (Makefile), which also explains the byte format used by Tests/fuzz/make_inputs.py. */
+ *   - set_channels accepts exactly the lists it should (none negative or repeated) and refuses
+ *     counts above INT64_MAX (INVALID_ARGUMENT) or beyond the machine's memory (OUT_OF_MEMORY) before
+ *     reading an entry; a refused call keeps the list set before it (get_channel_count).
+ * Build: make fuzz (Makefile), which also explains the byte format used by Tests/fuzz/make_inputs.py;
+ * Tests/fuzz/fuzz_abi.dict (written by make_inputs.py) gives libFuzzer the opcodes and huge counts. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "scorecam.h"
 
@@ -119,6 +124,7 @@ typedef struct {
     double batch_memory;                  /* BATCH_MEMORY as last set */
     int calls, depth;
     size_t progress_calls, last_done, cancel_at;
+    size_t channel_count; /* the explicit channel list's length as last accepted (0: none) */
 } state;
 
 static state g;
@@ -483,6 +489,77 @@ static void op_callbacks(reader *r) {
     }
 }
 
+/* The machine's memory as the library measures it (sysconf), saturating; SIZE_MAX when unknown. */
+static uint64_t physical_memory(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page_size <= 0) return UINT64_MAX;
+    return sat_mul((uint64_t)pages, (uint64_t)page_size);
+}
+
+#define MAX_LIST 4096 /* the longest channel list the harness backs with memory */
+
+/* Channel entries: mostly 0..11 (repeats, and some at or above the activations' k), else a special;
+ * 0xF8 and up, or past the input's end, the entry's index: distinct, so long lists can be accepted. */
+static int64_t channel_value(reader *r, size_t i) {
+    static const int64_t special[] = {-1, INT64_MIN, INT64_MAX, (int64_t)1 << 40, 4095, 4096, 100, 2};
+    if (r->pos >= r->size) return (int64_t)i;
+    uint8_t v = u8(r);
+    return v < 0xF0 ? (int64_t)(v % 12) : v < 0xF8 ? special[v - 0xF0] : (int64_t)i;
+}
+
+/* set_channels: (mode & 0x0F) % 3 picks the count (0: a small count byte, 1: 8 bytes little-endian, 2: a
+ * huge special); mode & 0x10 passes channels NULL. Lists up to MAX_LIST are backed with fuzzed
+ * entries; longer ones are only sent where they must be refused before an entry is read. */
+static void op_channels(reader *r) {
+    static const uint64_t huge[] = {(uint64_t)1 << 34, (uint64_t)1 << 60, (uint64_t)1 << 63, UINT64_MAX,
+                                    (uint64_t)INT64_MAX, (uint64_t)1 << 59, ((uint64_t)1 << 63) + 1,
+                                    UINT64_MAX - 1};
+    static const uint64_t small_special[] = {64, 255, 1024, MAX_LIST, 17, 100, 4095, 1};
+    uint8_t mode = u8(r);
+    int null_list = (mode & 0x10) != 0;
+    uint64_t count;
+    switch ((mode & 0x0F) % 3) {
+    case 0: {
+        uint8_t v = u8(r);
+        count = v < 0xF8 ? v % 17 : small_special[v - 0xF8];
+        break;
+    }
+    case 1: count = u64(r); break;
+    default: count = huge[u8(r) % 8]; break;
+    }
+    int expected;
+    if (count > (uint64_t)INT64_MAX) expected = SCORECAM_E_INVALID_ARGUMENT;
+    else if (count == 0) expected = null_list ? SCORECAM_OK : SCORECAM_E_INVALID_ARGUMENT;
+    else if (null_list) expected = SCORECAM_E_NULL_POINTER;
+    else if (sat_mul(count, 16) > physical_memory()) expected = SCORECAM_E_OUT_OF_MEMORY;
+    else if (count > MAX_LIST) return; /* the library would read entries the harness cannot back */
+    else expected = SCORECAM_OK;       /* unless an entry is negative or repeated: below */
+    /* Huge counts get a small real list, read from no input: the library must refuse them unread. */
+    size_t held = count <= MAX_LIST ? (size_t)count : 4;
+    int64_t *list = malloc(sizeof(int64_t) * (held + 1));
+    for (size_t i = 0; i < held; i++) list[i] = count <= MAX_LIST ? channel_value(r, i) : (int64_t)i;
+    if (expected == SCORECAM_OK && count <= MAX_LIST) {
+        for (size_t i = 0; i < held && expected == SCORECAM_OK; i++) {
+            if (list[i] < 0) expected = SCORECAM_E_INVALID_ARGUMENT;
+            for (size_t j = 0; j < i && expected == SCORECAM_OK; j++)
+                if (list[j] == list[i]) expected = SCORECAM_E_INVALID_ARGUMENT;
+        }
+    }
+    size_t before = 54321;
+    check_status(scorecam_explainer_get_channel_count(&before, g.e), g.e);
+    REQUIRE(before == g.channel_count, "channel count %zu, expected %zu", before, g.channel_count);
+    int status = scorecam_explainer_set_channels(g.e, null_list ? NULL : list, (size_t)count);
+    check_status(status, g.e);
+    REQUIRE(status == expected, "set_channels(%s, %llu) returned %d, expected %d", null_list ? "NULL" : "list",
+            (unsigned long long)count, status, expected);
+    if (status == SCORECAM_OK) g.channel_count = (size_t)count;
+    size_t after = 54321;
+    check_status(scorecam_explainer_get_channel_count(&after, g.e), g.e);
+    REQUIRE(after == g.channel_count, "channel count %zu after set_channels (status %d), expected %zu", after, status,
+            g.channel_count);
+    free(list);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     reader r = {data, size, 0};
     memset(&g, 0, sizeof g);
@@ -496,13 +573,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_status(scorecam_explainer_set_progress(g.e, progress, &g), g.e);
     check_status(scorecam_explainer_set_forward(g.e, forward, 4, &g), g.e);
     for (int ops = 0; ops < 24 && r.pos < r.size; ops++) {
-        switch (u8(&r) % 8) {
+        /* set_channels came last: it takes byte 8 and 0xF8-0xFF, and every other byte keeps its old
+         * meaning (byte % 8), so the inputs committed before it (opcode bytes 0-7 and 131) decode
+         * as they did. */
+        uint8_t opcode = u8(&r);
+        switch (opcode == 8 || opcode >= 0xF8 ? 8 : opcode % 8) {
         case 0: op_params(&r); break;
         case 1: op_callbacks(&r); break;
         case 2: case 3: op_compute(&r, 0); break;
         case 4: op_compute(&r, 1); break;
         case 5: op_masks(&r); break;
         case 6: op_details(&r); break;
+        case 8: op_channels(&r); break;
         default: {
             int64_t mh = 5, mw = 5;
             int status = scorecam_explainer_get_map_size(&mh, &mw, g.e, dim(&r), dim(&r), dim(&r), dim(&r));

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Writes the committed fuzz inputs: a seed corpus (valid programs over every call) and one
-regression input per finding of issue 10, in the byte format fuzz_abi.c reads.
+regression input per finding of issues 10 and 20, in the byte format fuzz_abi.c reads, and the
+libFuzzer dictionary fuzz_abi.dict (opcodes, set_channels modes and huge counts).
 
-    python3 Tests/fuzz/make_inputs.py        (rewrites Tests/fuzz/corpus and Tests/fuzz/regressions)
+    python3 Tests/fuzz/make_inputs.py        (rewrites Tests/fuzz/corpus, Tests/fuzz/regressions, fuzz_abi.dict)
 
-Format: a sequence of operations, each an opcode byte (value % 8) and its arguments:
+Format: a sequence of operations, each an opcode byte (value % 8; 8 and 0xF8-0xFF: set_channels)
+and its arguments:
   0 params    what(%4: set, get, preset, info) param(P + 1) value(byte, see VALUE) [preset name | info index]
   1 callbacks which(%3: forward, scoring, progress cap) kind [output_dim index, fail_at]
   2/3 compute  b c h w k ah aw (DIM bytes) num_targets capacity (COUNT bytes) flags metric, then data:
@@ -13,6 +15,8 @@ Format: a sequence of operations, each an opcode byte (value % 8) and its argume
   5 masks      c h w k ah aw num_channels capacity flags, 16 channel bytes, input and activation floats
   6 details    image index, capacity
   7 map size   h w ah aw
+  8 channels   mode (low nibble %3: count byte, 8-byte little-endian count, huge index; +0x10: channels NULL),
+               the count, then one byte per entry of a list up to 4096 (see channel_value())
 """
 import pathlib
 import struct
@@ -120,6 +124,32 @@ def map_size(h=4, w=4, ah=2, aw=2):
     return bytes([7]) + dim(h) + dim(w) + dim(ah) + dim(aw)
 
 
+# set_channels: huge counts by index (op_channels() in fuzz_abi.c), and the NULL-list flag.
+# Channel entry bytes: 0..11 as themselves, specials from 0xF0, INDEX: the entry's index (distinct).
+ENTRY = {"-1": 0xF0, "INT64_MIN": 0xF1, "INT64_MAX": 0xF2, "2^40": 0xF3, "INDEX": 0xFF}
+HUGE_COUNT = {2**34: 0, 2**60: 1, 2**63: 2, 2**64 - 1: 3, 2**63 - 1: 4, 2**59: 5, 2**63 + 1: 6, 2**64 - 2: 7}
+NULL_LIST = 0x10
+
+
+def channels(entries):
+    """set_channels with a real list of up to 16 entries (each 0..11 here)."""
+    assert len(entries) <= 16 and all(0 <= v < 12 for v in entries)
+    return bytes([8, 0, len(entries)] + list(entries))
+
+
+def channels_count(count, null=False, entries=b""):
+    """set_channels with an 8-byte count; a real list (entries, then distinct values) unless null."""
+    return bytes([8, 1 | (NULL_LIST if null else 0)]) + struct.pack("<Q", count) + entries
+
+
+def channels_huge(count, null=False):
+    return bytes([8, 2 | (NULL_LIST if null else 0), HUGE_COUNT[count]])
+
+
+def clear_channels():
+    return bytes([8, NULL_LIST, 0])
+
+
 SEEDS = {
     "compute": compute() + details() + map_size(),
     "compute-two-images-three-targets": compute(b=2, flags=0x20) + details(1),
@@ -134,6 +164,8 @@ SEEDS = {
     "masks": masks() + masks(flags=0x00),
     "reentrant-forward": forward("reentrant") + compute(),
     "params-and-info": get_param("BATCH_SIZE") + info(0) + info(0x85) + set_param("BATCH_MEMORY", "2^20"),
+    "explicit-channels": channels([2, 0]) + compute() + details() + channels([1, 1]) + channels([5])
+                         + compute() + clear_channels() + compute() + bytes([8, 0, 0]),
 }
 
 REGRESSIONS = {
@@ -171,10 +203,35 @@ REGRESSIONS = {
     # Found while fuzzing: a tiny NORM_EPS on a constant channel made 1 / eps overflow float32 (NaN masks).
     "tiny-eps-constant-channel": set_param("NORM_EPS", "1e-300")
                                  + compute(act_data=bytes([9, 9, 9, 9] + list(range(10, 18)))),
+    # Issue 20 (A1, A2): set_channels with a count above INT64_MAX or beyond the machine's memory
+    # aborted; now INVALID_ARGUMENT / OUT_OF_MEMORY before an entry is read, the list kept.
+    "a1-a2-set-channels-huge-counts": channels([2, 0]) + compute()
+                                      + b"".join(channels_huge(n) + channels_huge(n, null=True) for n in HUGE_COUNT)
+                                      + channels_count(2**64 - 1) + channels_count(2**34) + compute() + details(),
+    # A long list: 4096 distinct channels copied, then refused at compute (entries >= k).
+    # and lists refused for a negative, a huge or a repeated entry, the long list kept.
+    "set-channels-4096": channels_count(4096, entries=bytes([ENTRY["INDEX"]] * 4096)) + compute()
+                         + channels_count(2, entries=bytes([0, ENTRY["-1"]]))
+                         + channels_count(2, entries=bytes([ENTRY["INT64_MIN"], 0]))
+                         + channels_count(3, entries=bytes([ENTRY["2^40"], ENTRY["INT64_MAX"], ENTRY["2^40"]]))
+                         + channels_count(3, entries=bytes([0, 1, ENTRY["INDEX"]])) + compute() + details(),
 }
 
 
+def dictionary():
+    """libFuzzer's -dict: the opcodes, set_channels' modes, and the huge counts little-endian."""
+    def quoted(data):
+        return "".join(f"\\x{b:02x}" for b in data)
+    lines = [f'opcode_{op}="{quoted(bytes([op]))}"' for op in range(9)]
+    lines += [f'channels_mode_{mode}="{quoted(bytes([8, mode]))}"' for mode in (0, 1, 2, 0x10, 0x11, 0x12)]
+    for count in sorted(HUGE_COUNT):
+        lines.append(f'count_{count:x}="{quoted(struct.pack("<Q", count))}"')
+        lines.append(f'channels_count_{count:x}="{quoted(bytes([8, 1]) + struct.pack("<Q", count))}"')
+    return "# libFuzzer dictionary for fuzz_abi.c, written by make_inputs.py.\n" + "\n".join(lines) + "\n"
+
+
 def main():
+    (HERE / "fuzz_abi.dict").write_text(dictionary())
     for folder, inputs in (("corpus", SEEDS), ("regressions", REGRESSIONS)):
         path = HERE / folder
         path.mkdir(exist_ok=True)
