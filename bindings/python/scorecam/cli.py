@@ -60,6 +60,8 @@ def _version() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .dataset._images import DEFAULT_MAX_PIXELS  # the one default, shared with explain_dataset
+
     parser = _Parser(prog="python -m scorecam", description="Score-CAM explanations")
     parser.add_argument("--version", action="version", version=f"scorecam {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -95,8 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--overwrite", action="store_true", help="redo images an earlier run completed")
     explain.add_argument("--workers", type=_count(1), metavar="N",
                          help="local worker processes (default: from the cores and memory)")
-    explain.add_argument("--max-pixels", type=_count(1), default=50_000_000, metavar="N",
-                         help="pictures with more pixels get an error row (default 50000000); "
+    explain.add_argument("--max-pixels", type=_count(1), default=DEFAULT_MAX_PIXELS, metavar="N",
+                         help=f"pictures with more pixels get an error row (default {DEFAULT_MAX_PIXELS}); "
                               "the worker count is sized for it")
     explain.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                          help="run on Ray: a local Ray without ADDRESS, else the cluster at ADDRESS "
