@@ -18,7 +18,10 @@ from scorecam.dataset import _images
 from scorecam.models import ModelBundle
 
 ENCODINGS = [("PNG level 6 (Pillow's default)", "PNG", {"compress_level": 6}),
-             ("PNG level 1 (ours)", "PNG", {"compress_level": _images.PNG_COMPRESS_LEVEL}),
+             ("PNG level 1", "PNG", {"compress_level": 1}),
+             ("PNG level 1, Z_RLE (ours)", "PNG", {"compress_level": _images.PNG_COMPRESS_LEVEL,
+                                                   "compress_type": _images.PNG_ZLIB_STRATEGY}),
+             ("PNG level 1, Z_HUFFMAN_ONLY", "PNG", {"compress_level": 1, "compress_type": 2}),
              ("PNG level 0", "PNG", {"compress_level": 0}),
              ("JPEG q90", "JPEG", {"quality": 90}),
              ("WebP q90 method 0", "WEBP", {"quality": 90, "method": 0})]

@@ -300,6 +300,21 @@ int scorecam_explainer_compute(float *maps, size_t maps_capacity, scorecam_expla
                                const float *activations, int64_t k, int64_t ah, int64_t aw,
                                const int64_t *targets, size_t num_targets);
 
+/*
+ * compute, with each image its own targets (added in 0.1): targets holds b x targets_per_image
+ * values, image i's at targets[i * targets_per_image ...] (class indices, or with a scoring callback
+ * anything it understands; never NULL); maps as for compute, b x targets_per_image x map_h x map_w.
+ * The masked images of all b images share the forward batches, so images explained together, each
+ * for its own classes (e.g. its top class), fill batches that one image alone would leave small.
+ * Image i's maps are the ones compute would give for that image alone with its targets, given a
+ * model whose outputs for an image do not depend on the other images of its batch. A scoring
+ * callback is called once per run of consecutive rows of one image, with that image's targets.
+ */
+int scorecam_explainer_compute_per_image(float *maps, size_t maps_capacity, scorecam_explainer *explainer,
+                                         const float *input, int64_t b, int64_t c, int64_t h, int64_t w,
+                                         const float *activations, int64_t k, int64_t ah, int64_t aw,
+                                         const int64_t *targets, size_t targets_per_image);
+
 /* After a successful compute: the number of channels used for image `image` (K' after selection)
  * and the number of targets. */
 int scorecam_explainer_get_detail_counts(size_t *num_channels, size_t *num_targets,
@@ -380,6 +395,13 @@ int scorecam_explainer_evaluate(double *values, size_t capacity, scorecam_explai
                                 const float *input, int64_t b, int64_t c, int64_t h, int64_t w,
                                 const float *maps, int64_t map_h, int64_t map_w,
                                 const int64_t *targets, size_t num_targets);
+/* evaluate, with each image its own targets (added in 0.1): targets holds b x targets_per_image
+ * values as for scorecam_explainer_compute_per_image (never NULL), maps b x targets_per_image x
+ * map_h x map_w; the perturbed images of all b images share the forward batches. */
+int scorecam_explainer_evaluate_per_image(double *values, size_t capacity, scorecam_explainer *explainer,
+                                          int metric, const float *input, int64_t b, int64_t c, int64_t h,
+                                          int64_t w, const float *maps, int64_t map_h, int64_t map_w,
+                                          const int64_t *targets, size_t targets_per_image);
 
 #ifdef __cplusplus
 }

@@ -31,11 +31,11 @@ struct ClosureHost: ModelHost {
 
     var scoresTargets: Bool { scoringClosure != nil }
 
-    func score(_ outputs: UnsafePointer<Float>, count: Int, targets: [Int], numTargets: Int,
+    func score(_ outputs: UnsafePointer<Float>, count: Int, targets: ArraySlice<Int>, numTargets: Int,
                scores: UnsafeMutablePointer<Float>) throws(EngineError) {
         guard let scoringClosure else { return }
         let rows = UnsafeBufferPointer(start: outputs, count: count * outputDim)
-        let values = try call("scoring") { try scoringClosure(rows.span, count, targets) }
+        let values = try call("scoring") { try scoringClosure(rows.span, count, Array(targets)) }
         guard values.count == count * numTargets else {
             throw EngineError(.callback, "the scoring closure returned \(values.count) values for \(count) images x \(numTargets) targets")
         }

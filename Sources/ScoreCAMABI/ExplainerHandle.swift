@@ -83,10 +83,12 @@ struct CallbackHost: ModelHost {
 
     var scoresTargets: Bool { scoringFn != nil }
 
-    func score(_ outputs: UnsafePointer<Float>, count: Int, targets: [Int], numTargets: Int,
+    func score(_ outputs: UnsafePointer<Float>, count: Int, targets: ArraySlice<Int>, numTargets: Int,
                scores: UnsafeMutablePointer<Float>) throws(EngineError) {
         guard let scoringFn else { return }
-        let rc = scoringFn(scoringUserData, outputs, Int64(count), Int64(outputDim), rawTargets, numTargets, scores)
+        // The caller's own targets array, at these rows' targets (per image: their image's).
+        let rowTargets = rawTargets.map { $0 + targets.startIndex }
+        let rc = scoringFn(scoringUserData, outputs, Int64(count), Int64(outputDim), rowTargets, numTargets, scores)
         guard rc == 0 else { throw EngineError(.callback, "the scoring callback returned \(rc)") }
     }
 

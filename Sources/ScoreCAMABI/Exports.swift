@@ -243,6 +243,28 @@ public func scorecam_explainer_compute(
     _ activations: UnsafePointer<Float>?, _ k: Int64, _ ah: Int64, _ aw: Int64,
     _ targets: UnsafePointer<Int64>?, _ numTargets: Int
 ) -> Int32 {
+    compute(maps, mapsCapacity, explainer, input, b, c, h, w, activations, k, ah, aw, targets, numTargets,
+            perImage: false)
+}
+
+@c @implementation
+public func scorecam_explainer_compute_per_image(
+    _ maps: UnsafeMutablePointer<Float>?, _ mapsCapacity: Int, _ explainer: OpaquePointer?,
+    _ input: UnsafePointer<Float>?, _ b: Int64, _ c: Int64, _ h: Int64, _ w: Int64,
+    _ activations: UnsafePointer<Float>?, _ k: Int64, _ ah: Int64, _ aw: Int64,
+    _ targets: UnsafePointer<Int64>?, _ targetsPerImage: Int
+) -> Int32 {
+    compute(maps, mapsCapacity, explainer, input, b, c, h, w, activations, k, ah, aw, targets, targetsPerImage,
+            perImage: true)
+}
+
+/// compute and compute_per_image: targets holds num_targets values, or b x num_targets (perImage).
+private func compute(
+    _ maps: UnsafeMutablePointer<Float>?, _ mapsCapacity: Int, _ explainer: OpaquePointer?,
+    _ input: UnsafePointer<Float>?, _ b: Int64, _ c: Int64, _ h: Int64, _ w: Int64,
+    _ activations: UnsafePointer<Float>?, _ k: Int64, _ ah: Int64, _ aw: Int64,
+    _ targets: UnsafePointer<Int64>?, _ numTargets: Int, perImage: Bool
+) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
     return exported(handle) { () throws(ABIError) in
         let handle = try required(handle, "explainer")
@@ -250,6 +272,7 @@ public func scorecam_explainer_compute(
         let maps = try required(maps, "maps")
         let input = try required(input, "input")
         let activations = try required(activations, "activations")
+        if perImage { _ = try required(targets, "targets") }
         let host = try callbackHost(handle, targets: targets, numTargets: numTargets, masksMode: true)
         let (b, c, h, w) = (try positive(b, "b"), try positive(c, "c"), try positive(h, "h"), try positive(w, "w"))
         let (k, ah, aw) = (try positive(k, "k"), try positive(ah, "ah"), try positive(aw, "aw"))
@@ -266,8 +289,9 @@ public func scorecam_explainer_compute(
             parameters: handle.parameters,
             input: TensorView(input, b, c, h, w),
             activations: TensorView(activations, b, k, ah, aw),
-            targets: targets.map { t in (0..<numTargets).map { Int(t[$0]) } } ?? [],
+            targets: try targetValues(targets, count: perImage ? b * numTargets : numTargets),
             numTargets: numTargets)
+        run.targetsPerImage = perImage
         run.batchBuffers = handle.batchBuffers
         if let list = handle.explicitChannels {
             run.explicitChannels = try engine { () throws(EngineError) in try list.channels(below: k) }
@@ -277,6 +301,12 @@ public func scorecam_explainer_compute(
         }
         handle.details = (images, numTargets)
     }
+}
+
+/// The targets array as the engine takes it (none: a scoring callback's, given NULL).
+private func targetValues(_ targets: UnsafePointer<Int64>?, count: Int) throws(ABIError) -> [Int] {
+    guard let targets else { return [] }
+    return (0..<count).map { Int(targets[$0]) }
 }
 
 // MARK: - details
@@ -367,12 +397,35 @@ public func scorecam_explainer_evaluate(
     _ maps: UnsafePointer<Float>?, _ mapH: Int64, _ mapW: Int64,
     _ targets: UnsafePointer<Int64>?, _ numTargets: Int
 ) -> Int32 {
+    evaluate(values, capacity, explainer, metric, input, b, c, h, w, maps, mapH, mapW, targets, numTargets,
+             perImage: false)
+}
+
+@c @implementation
+public func scorecam_explainer_evaluate_per_image(
+    _ values: UnsafeMutablePointer<Double>?, _ capacity: Int, _ explainer: OpaquePointer?, _ metric: Int32,
+    _ input: UnsafePointer<Float>?, _ b: Int64, _ c: Int64, _ h: Int64, _ w: Int64,
+    _ maps: UnsafePointer<Float>?, _ mapH: Int64, _ mapW: Int64,
+    _ targets: UnsafePointer<Int64>?, _ targetsPerImage: Int
+) -> Int32 {
+    evaluate(values, capacity, explainer, metric, input, b, c, h, w, maps, mapH, mapW, targets, targetsPerImage,
+             perImage: true)
+}
+
+/// evaluate and evaluate_per_image: targets holds num_targets values, or b x num_targets (perImage).
+private func evaluate(
+    _ values: UnsafeMutablePointer<Double>?, _ capacity: Int, _ explainer: OpaquePointer?, _ metric: Int32,
+    _ input: UnsafePointer<Float>?, _ b: Int64, _ c: Int64, _ h: Int64, _ w: Int64,
+    _ maps: UnsafePointer<Float>?, _ mapH: Int64, _ mapW: Int64,
+    _ targets: UnsafePointer<Int64>?, _ numTargets: Int, perImage: Bool
+) -> Int32 {
     let handle = ExplainerHandle.from(explainer)
     return exported(handle) { () throws(ABIError) in
         let handle = try required(handle, "explainer")
         let values = try required(values, "values")
         let input = try required(input, "input")
         let maps = try required(maps, "maps")
+        if perImage { _ = try required(targets, "targets") }
         let host = try callbackHost(handle, targets: targets, numTargets: numTargets)
         guard let metric = Metric(rawValue: Int(metric)) else {
             throw ABIError(SCORECAM_E_INVALID_ARGUMENT, "unknown metric \(metric)")
@@ -385,10 +438,11 @@ public func scorecam_explainer_evaluate(
         guard clampedCapacity(capacity) >= needed else {
             throw ABIError(SCORECAM_E_BUFFER_TOO_SMALL, "values holds \(capacity) doubles but \(needed) are needed")
         }
-        let evaluation = Evaluation(
+        var evaluation = Evaluation(
             parameters: handle.parameters, input: TensorView(input, b, c, h, w),
             maps: TensorView(maps, b, numTargets, mapH, mapW),
-            targets: targets.map { t in (0..<numTargets).map { Int(t[$0]) } } ?? [])
+            targets: try targetValues(targets, count: perImage ? b * numTargets : numTargets))
+        evaluation.targetsPerImage = perImage
         let result = try engine { () throws(EngineError) in try evaluation.run(metric, host: host) }
         for (i, value) in result.enumerated() { values[i] = value }
     }

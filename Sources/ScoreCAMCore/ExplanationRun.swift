@@ -26,6 +26,8 @@ package struct ExplanationRun {
     package var batchBuffers: BatchBufferCache?
     /// Channels chosen by the host, explained as given for every image instead of `selection`.
     package var explicitChannels: [Int]? = nil
+    /// true: `targets` holds images x numTargets values, each image's own (compute_per_image).
+    package var targetsPerImage = false
 
     package init(parameters: Parameters, input: TensorView, activations: TensorView,
                 targets: [Int], numTargets: Int) {
@@ -76,7 +78,8 @@ package struct ExplanationRun {
         let pipeline = try ForwardPipeline(
             builder: try MaskBuilder(input: input, activations: activations, parameters: parameters,
                                  masksOnly: host.takesMasks), host: host,
-            parameters: parameters, targets: targets, numTargets: numTargets, maxItems: chunk, total: planned,
+            parameters: parameters, targets: RunTargets(targets, count: numTargets, perImage: targetsPerImage),
+            maxItems: chunk, total: planned,
             cache: batchBuffers)
 
         let base: [[Float]] = needsBase
@@ -146,7 +149,8 @@ package struct ExplanationRun {
         guard mapsCapacity >= needed else {
             throw EngineError(.bufferTooSmall, "the maps buffer holds \(mapsCapacity) floats but \(needed) are needed (\(input.n) images x \(numTargets) targets x \(mapSize.h) x \(mapSize.w))")
         }
-        try requireClassTargets(targets, count: numTargets, host: host)
+        try requireClassTargets(RunTargets(targets, count: numTargets, perImage: targetsPerImage), images: input.n,
+                                host: host)
         try requireSafeMasking(inputMagnitude: requireFinite(input.data, count: input.count, what: "the input"),
                                parameters: parameters)
         let activationMagnitude = try requireFinite(activations.data, count: activations.count, what: "the activations")

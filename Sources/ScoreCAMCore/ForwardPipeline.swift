@@ -10,6 +10,8 @@ protocol BatchBuilder: Sendable {
     func build(_ items: ArraySlice<Item>, into batch: UnsafeMutablePointer<Float>)
     /// Floats one item takes in a batch: a model input (input.imageSize), or a mask in masks mode.
     var itemFloats: Int { get }
+    /// The image (of the explained input) an item belongs to.
+    func image(of item: Item) -> Int
     /// Runs the host's model on a built batch of items.
     func forward<Host: ModelHost>(_ host: Host, batch: UnsafePointer<Float>, items: ArraySlice<Item>,
                                   outputs: UnsafeMutablePointer<Float>) throws(EngineError)
@@ -24,7 +26,30 @@ extension BatchBuilder {
     }
 }
 
-extension MaskBuilder: BatchBuilder {}
+extension MaskBuilder: BatchBuilder {
+    func image(of item: WorkItem) -> Int { item.image }
+}
+
+/// The targets of a run: one list for every image, or one per image (images x count values,
+/// image i's from i x count): images explained together then still share the forward batches.
+package struct RunTargets: Sendable {
+    /// Class indices, or what a scoring callback understands (empty: it was given none).
+    package let values: [Int]
+    /// Targets per image.
+    package let count: Int
+    package let perImage: Bool
+
+    package init(_ values: [Int], count: Int, perImage: Bool = false) {
+        self.values = values
+        self.count = count
+        self.perImage = perImage
+    }
+
+    /// Image `image`'s targets, as a slice of `values`.
+    func of(image: Int) -> ArraySlice<Int> {
+        perImage ? values[(image * count)..<((image + 1) * count)] : values[...]
+    }
+}
 
 /// Runs `body` on up to `threads` threads for the items of a batch: thread t gets the indices
 /// t, t + n, t + 2n, ... (n threads) with t itself, so each thread can keep its own scratch slot t.
@@ -35,14 +60,20 @@ func forEachItemInParallel(_ count: Int, threads: Int, _ body: @Sendable (Int, S
     }
 }
 
-/// Class-index targets must exist and index the model's outputs (without a scoring callback).
-func requireClassTargets(_ targets: [Int], count: Int, host: some ModelHost) throws(EngineError) {
-    guard !host.scoresTargets else { return }
-    guard targets.count == count else {
-        throw EngineError(.invalidArgument, "\(count) class targets are needed without a scoring callback, got \(targets.count)")
+/// Class-index targets must exist and index the model's outputs (without a scoring callback);
+/// per-image targets must be given, one list per image.
+func requireClassTargets(_ targets: RunTargets, images: Int, host: some ModelHost) throws(EngineError) {
+    let expected = targets.perImage ? images * targets.count : targets.count
+    if targets.perImage, targets.values.count != expected {
+        throw EngineError(.invalidArgument, "per-image targets need \(images) images x \(targets.count) targets, got \(targets.values.count)")
     }
-    for (i, target) in targets.enumerated() where target < 0 || target >= host.outputDim {
-        throw EngineError(.invalidArgument, "target \(i) is class \(target), outside the model's \(host.outputDim) outputs")
+    guard !host.scoresTargets else { return }
+    guard targets.values.count == expected else {
+        throw EngineError(.invalidArgument, "\(expected) class targets are needed without a scoring callback, got \(targets.values.count)")
+    }
+    for (i, target) in targets.values.enumerated() where target < 0 || target >= host.outputDim {
+        let which = targets.perImage ? "image \(i / targets.count)'s target \(i % targets.count)" : "target \(i)"
+        throw EngineError(.invalidArgument, "\(which) is class \(target), outside the model's \(host.outputDim) outputs")
     }
 }
 
@@ -53,8 +84,8 @@ final class ForwardPipeline<Builder: BatchBuilder, Host: ModelHost> {
     let builder: Builder
     let host: Host
     let parameters: Parameters
-    let targets: [Int]
-    let numTargets: Int
+    let targets: RunTargets
+    var numTargets: Int { targets.count }
     let total: Int
     private(set) var done = 0
     private let batch: Int
@@ -65,14 +96,14 @@ final class ForwardPipeline<Builder: BatchBuilder, Host: ModelHost> {
     /// maxItems: the most items one `score` call will get (sizes the buffers); total: the masked
     /// images the whole run may need, for progress; cache: where the batch buffers are kept
     /// between runs (nil: allocated for this run only).
-    init(builder: Builder, host: Host, parameters: Parameters, targets: [Int], numTargets: Int,
+    init(builder: Builder, host: Host, parameters: Parameters, targets: RunTargets,
          maxItems: Int, total: Int, cache: BatchBufferCache? = nil) throws(EngineError) {
         self.builder = builder
         self.host = host
         self.parameters = parameters
         self.targets = targets
-        self.numTargets = numTargets
         self.total = total
+        let numTargets = targets.count
         // Bytes per item in the batch: two batch items (double buffering), its outputs, its scores.
         // An item is a masked image, or in masks mode a mask.
         let itemBytes = try Sizes.bytes([builder.itemFloats], elementSize: 4, "one batch item")
@@ -120,7 +151,7 @@ final class ForwardPipeline<Builder: BatchBuilder, Host: ModelHost> {
             try builder.forward(host, batch: buffers[current].pointer, items: items[start..<end], outputs: outputs.pointer)
             try requireFinite(outputs.pointer, count: count * host.outputDim,
                               what: "the forward callback's outputs (NaN where it wrote nothing)")
-            try scoreOutputs(count: count)
+            try scoreOutputs(items[start..<end])
             try requireFinite(scores.pointer, count: count * numTargets,
                               what: "the scoring callback's scores (NaN where it wrote nothing)")
             for i in 0..<(count * numTargets) { result[start * numTargets + i] = scores.pointer[i] }
@@ -134,16 +165,32 @@ final class ForwardPipeline<Builder: BatchBuilder, Host: ModelHost> {
         return result
     }
 
-    private func scoreOutputs(count: Int) throws(EngineError) {
+    /// Scores the outputs of `items`: with per-image targets each row with its image's; a scoring
+    /// callback is called once per run of consecutive rows of one image.
+    private func scoreOutputs(_ items: ArraySlice<Builder.Item>) throws(EngineError) {
+        let count = items.count, d = host.outputDim, first = items.startIndex
         if host.scoresTargets {
             scores.pointer.update(repeating: .nan, count: count * numTargets)
-            try host.score(outputs.pointer, count: count, targets: targets, numTargets: numTargets, scores: scores.pointer)
+            guard targets.perImage else {
+                try host.score(outputs.pointer, count: count, targets: targets.of(image: 0), numTargets: numTargets,
+                               scores: scores.pointer)
+                return
+            }
+            var start = 0
+            while start < count {
+                let image = builder.image(of: items[first + start])
+                var end = start + 1
+                while end < count, builder.image(of: items[first + end]) == image { end += 1 }
+                try host.score(outputs.pointer + start * d, count: end - start, targets: targets.of(image: image),
+                               numTargets: numTargets, scores: scores.pointer + start * numTargets)
+                start = end
+            }
             return
         }
-        let d = host.outputDim
         for i in 0..<count {
             let row = outputs.pointer + i * d
-            for (t, target) in targets.enumerated() {
+            let rowTargets = targets.of(image: targets.perImage ? builder.image(of: items[first + i]) : 0)
+            for (t, target) in rowTargets.enumerated() {
                 scores.pointer[i * numTargets + t] = parameters.score == .logit
                     ? row[target] : softmaxProbability(row, count: d, index: target)
             }

@@ -31,8 +31,9 @@ package protocol ModelHost {
                  outputs: UnsafeMutablePointer<Float>) throws(EngineError)
     /// Whether `score` is implemented; otherwise targets are class indices.
     var scoresTargets: Bool { get }
-    /// Turns count x outputDim outputs into count x numTargets scores.
-    func score(_ outputs: UnsafePointer<Float>, count: Int, targets: [Int], numTargets: Int,
+    /// Turns count x outputDim outputs into count x numTargets scores. targets: the run's targets
+    /// for these rows, a slice of all it was given (startIndex: where they start in that list).
+    func score(_ outputs: UnsafePointer<Float>, count: Int, targets: ArraySlice<Int>, numTargets: Int,
                scores: UnsafeMutablePointer<Float>) throws(EngineError)
     /// Reports progress; returning false cancels the run.
     func progress(done: Int, total: Int) -> Bool
@@ -47,7 +48,7 @@ package protocol ModelHost {
 
 extension ModelHost {
     package var scoresTargets: Bool { false }
-    package func score(_ outputs: UnsafePointer<Float>, count: Int, targets: [Int], numTargets: Int,
+    package func score(_ outputs: UnsafePointer<Float>, count: Int, targets: ArraySlice<Int>, numTargets: Int,
                       scores: UnsafeMutablePointer<Float>) throws(EngineError) {}
     package func progress(done: Int, total: Int) -> Bool { true }
     package var takesMasks: Bool { false }

@@ -38,6 +38,8 @@ struct MetricBuilder: BatchBuilder {
     let baseline: Float
     let threads: Int
 
+    func image(of item: MetricItem) -> Int { item.image }
+
     func build(_ items: ArraySlice<MetricItem>, into batch: UnsafeMutablePointer<Float>) {
         let first = items.startIndex
         nonisolated(unsafe) let batch = batch
@@ -76,6 +78,8 @@ package struct Evaluation {
     /// n = images, c = targets, h x w = the maps' size.
     package let maps: TensorView
     package let targets: [Int]
+    /// true: `targets` holds images x targets values, each image's own (evaluate_per_image).
+    package var targetsPerImage = false
 
     package init(parameters: Parameters, input: TensorView, maps: TensorView, targets: [Int]) {
         self.parameters = parameters
@@ -134,8 +138,9 @@ package struct Evaluation {
                                     ranks: metric.usesMasks ? nil : try positionRanks(), numTargets: numTargets,
                                     baseline: parameters.metricBaseline, threads: parameters.workerThreads)
         let chunk = Swift.max(1, Swift.min(itemCount, Self.chunkScores / numTargets))
-        let pipeline = try ForwardPipeline(builder: builder, host: host, parameters: scoring, targets: targets,
-                                           numTargets: numTargets, maxItems: chunk, total: itemCount)
+        let pipeline = try ForwardPipeline(builder: builder, host: host, parameters: scoring,
+                                           targets: RunTargets(targets, count: numTargets, perImage: targetsPerImage),
+                                           maxItems: chunk, total: itemCount)
         var headScores = [Float](repeating: 0, count: heads * numTargets)  // every target of each head
         var own = [Float](repeating: 0, count: perturbations)               // a perturbation's own target
         var start = 0
@@ -184,7 +189,7 @@ package struct Evaluation {
         guard host.outputDim > 0 else { throw EngineError(.invalidArgument, "the model's output dimension must be positive") }
         _ = try Sizes.product([input.n, input.c, input.h, input.w], elementSize: 4, "the input")
         _ = try Sizes.product([maps.n, maps.c, maps.h, maps.w], elementSize: 4, "the maps")
-        try requireClassTargets(targets, count: maps.c, host: host)
+        try requireClassTargets(RunTargets(targets, count: maps.c, perImage: targetsPerImage), images: input.n, host: host)
         try requireFinite(input.data, count: input.count, what: "the input")
         try requireSafeMagnitude(requireFinite(maps.data, count: maps.count, what: "the maps"), what: "the maps")
     }

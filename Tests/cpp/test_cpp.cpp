@@ -427,6 +427,34 @@ static void test_multi_target(LinearModel &model) {
     CHECK(raw.back() == -7.0f);
 }
 
+// Each image its own targets: the same bits as each image alone, one engine call; bad tables refused.
+static void test_per_image(LinearModel &model) {
+    const Data d = make_data(3, 31);
+    const std::vector<int64_t> table = {4, 1, /* image 1 */ 0, 3, /* image 2 */ 2, 2};
+    scorecam::Explainer e = make_explainer(model);
+    const std::vector<float> maps = e.compute_per_image(d.x, d.x_shape, d.acts, d.acts_shape, table, 2);
+    CHECK(maps.size() == static_cast<size_t>(3 * 2 * H * W));
+    const std::vector<double> values =
+        e.evaluate_per_image(scorecam::Metric::Insertion, d.x, d.x_shape, maps, H, W, table, 2);
+    CHECK(values.size() == 6);
+    for (int64_t b = 0; b < 3; b++) {
+        const Data one = slice(d, b);
+        const std::vector<int64_t> own(table.begin() + b * 2, table.begin() + (b + 1) * 2);
+        const std::vector<float> alone = e.compute(one.x, one.x_shape, one.acts, one.acts_shape, own);
+        CHECK(same_bits(alone.data(), maps.data() + static_cast<size_t>(b) * 2 * H * W, alone.size()));
+        const std::vector<float> own_maps(maps.begin() + b * 2 * H * W, maps.begin() + (b + 1) * 2 * H * W);
+        const std::vector<double> own_values =
+            e.evaluate(scorecam::Metric::Insertion, one.x, one.x_shape, own_maps, H, W, own);
+        CHECK(own_values[0] == values[static_cast<size_t>(b) * 2] && own_values[1] == values[static_cast<size_t>(b) * 2 + 1]);
+    }
+    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "images x targets_per_image", false,
+                 e.compute_per_image(d.x, d.x_shape, d.acts, d.acts_shape, {1, 2, 3}, 2));
+    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "images x targets_per_image", false,
+                 e.evaluate_per_image(scorecam::Metric::Deletion, d.x, d.x_shape, maps, H, W, table, 0));
+    EXPECT_ERROR(SCORECAM_E_INVALID_ARGUMENT, "image 1's target 0 is class 9", true,
+                 e.compute_per_image(d.x, d.x_shape, d.acts, d.acts_shape, {1, 2, 9, 3, 2, 2}, 2));
+}
+
 static void test_details(LinearModel &model, const Data &d) {
     scorecam::Explainer e = make_explainer(model);
     EXPECT_ERROR(SCORECAM_E_NO_RESULT, "", true, e.details(0));
@@ -888,6 +916,7 @@ int main() {
     test_scoring(model, d, ref);
     test_progress(model, d, ref);
     test_multi_target(model);
+    test_per_image(model);
     test_details(model, d);
     test_channels(model, d);
     test_param_table();

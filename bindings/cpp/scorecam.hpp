@@ -510,6 +510,29 @@ public:
         finish(status);
     }
 
+    // The C call as is, each image its own targets: targets holds b x targets_per_image values
+    // (image i's from i x targets_per_image); maps as for compute. Their forward batches are shared.
+    void compute_per_image(float *maps, std::size_t maps_capacity, const float *input, int64_t b, int64_t c,
+                           int64_t h, int64_t w, const float *activations, int64_t k, int64_t ah, int64_t aw,
+                           const int64_t *targets, std::size_t targets_per_image) {
+        require_handle();
+        state_->error = nullptr;
+        const int status = scorecam_explainer_compute_per_image(maps, maps_capacity, handle_, input, b, c, h, w,
+                                                                activations, k, ah, aw, targets, targets_per_image);
+        finish(status);
+    }
+
+    // As compute below, each image its own targets: targets.size() is b x targets_per_image.
+    std::vector<float> compute_per_image(const std::vector<float> &input, const Shape &input_shape,
+                                         const std::vector<float> &activations, const Shape &activations_shape,
+                                         const std::vector<int64_t> &targets, std::size_t targets_per_image) {
+        require_table(input_shape, targets, targets_per_image);
+        std::vector<float> maps;
+        compute_into(maps, input, input_shape, activations, activations_shape, targets.data(), targets_per_image,
+                     true);
+        return maps;
+    }
+
     // input: input_shape {b, c, h, w}; activations: activations_shape {b, k, ah, aw}.
     // Returns the maps, b x targets.size() x map_h x map_w floats (see map_size).
     std::vector<float> compute(const std::vector<float> &input, const Shape &input_shape,
@@ -524,9 +547,10 @@ public:
 
     // As above, writing into `maps` (resized to b x num_targets x map_h x map_w). targets may be nullptr
     // only with a scoring callback; num_targets is then the number of scores it writes per image.
+    // per_image: targets holds b x num_targets values (compute_per_image).
     void compute_into(std::vector<float> &maps, const std::vector<float> &input, const Shape &input_shape,
                       const std::vector<float> &activations, const Shape &activations_shape,
-                      const int64_t *targets, std::size_t num_targets) {
+                      const int64_t *targets, std::size_t num_targets, bool per_image = false) {
         std::size_t input_size = 0, activations_size = 0, maps_size = 0;
         if (!detail::checked_product(&input_size, {input_shape.n, input_shape.c, input_shape.h, input_shape.w})) {
             detail::fail(SCORECAM_E_SHAPE, "input shape has a non-positive or overflowing dimension");
@@ -557,9 +581,16 @@ public:
         // Never hand the engine a NULL for an empty vector: it would report the pointer, not the count.
         float no_maps = 0;
         std::vector<float> result(maps_size);
-        compute(result.empty() ? &no_maps : result.data(), result.size(), input.data(), input_shape.n, input_shape.c,
-                input_shape.h, input_shape.w, activations.data(), activations_shape.c, activations_shape.h,
-                activations_shape.w, targets, num_targets);
+        float *out = result.empty() ? &no_maps : result.data();
+        if (per_image) {
+            compute_per_image(out, result.size(), input.data(), input_shape.n, input_shape.c, input_shape.h,
+                              input_shape.w, activations.data(), activations_shape.c, activations_shape.h,
+                              activations_shape.w, targets, num_targets);
+        } else {
+            compute(out, result.size(), input.data(), input_shape.n, input_shape.c, input_shape.h, input_shape.w,
+                    activations.data(), activations_shape.c, activations_shape.h, activations_shape.w, targets,
+                    num_targets);
+        }
         maps.swap(result);
     }
 
@@ -570,9 +601,37 @@ public:
     std::vector<double> evaluate(Metric metric, const std::vector<float> &input, const Shape &input_shape,
                                  const std::vector<float> &maps, int64_t map_h, int64_t map_w,
                                  const std::vector<int64_t> &targets) {
+        return evaluate_checked(metric, input, input_shape, maps, map_h, map_w, targets, targets.size(), false);
+    }
+
+    // As evaluate, each image its own targets: targets.size() is b x targets_per_image, maps
+    // b x targets_per_image x map_h x map_w.
+    std::vector<double> evaluate_per_image(Metric metric, const std::vector<float> &input, const Shape &input_shape,
+                                           const std::vector<float> &maps, int64_t map_h, int64_t map_w,
+                                           const std::vector<int64_t> &targets, std::size_t targets_per_image) {
+        require_table(input_shape, targets, targets_per_image);
+        return evaluate_checked(metric, input, input_shape, maps, map_h, map_w, targets, targets_per_image, true);
+    }
+
+private:
+    // Per-image targets: images x targets_per_image values, at least one per image.
+    static void require_table(const Shape &input_shape, const std::vector<int64_t> &targets,
+                              std::size_t targets_per_image) {
+        if (input_shape.n <= 0 || targets_per_image == 0 ||
+            targets.size() / targets_per_image != static_cast<std::size_t>(input_shape.n) ||
+            targets.size() % targets_per_image != 0) {
+            detail::fail(SCORECAM_E_INVALID_ARGUMENT, "targets must hold images x targets_per_image values, got " +
+                                                          std::to_string(targets.size()));
+        }
+    }
+
+    std::vector<double> evaluate_checked(Metric metric, const std::vector<float> &input, const Shape &input_shape,
+                                         const std::vector<float> &maps, int64_t map_h, int64_t map_w,
+                                         const std::vector<int64_t> &targets, std::size_t targets_per_image,
+                                         bool per_image) {
         require_handle();
         std::size_t input_size = 0, maps_size = 0, values_size = 0;
-        const int64_t num_targets = static_cast<int64_t>(targets.size());
+        const int64_t num_targets = static_cast<int64_t>(targets_per_image);
         if (!detail::checked_product(&input_size, {input_shape.n, input_shape.c, input_shape.h, input_shape.w}) ||
             input.size() != input_size) {
             detail::fail(SCORECAM_E_SHAPE, "input does not match its shape");
@@ -584,13 +643,14 @@ public:
         detail::checked_product(&values_size, {input_shape.n, num_targets});
         std::vector<double> values(values_size);
         state_->error = nullptr;
-        const int status = scorecam_explainer_evaluate(values.data(), values.size(), handle_, static_cast<int>(metric),
-                                                       input.data(), input_shape.n, input_shape.c, input_shape.h,
-                                                       input_shape.w, maps.data(), map_h, map_w, targets.data(),
-                                                       targets.size());
+        const int status = (per_image ? scorecam_explainer_evaluate_per_image : scorecam_explainer_evaluate)(
+            values.data(), values.size(), handle_, static_cast<int>(metric), input.data(), input_shape.n, input_shape.c,
+            input_shape.h, input_shape.w, maps.data(), map_h, map_w, targets.data(), targets_per_image);
         finish(status);
         return values;
     }
+
+public:
 
     // ---- details of the last successful compute ----
 

@@ -104,6 +104,14 @@ def channel_list(channels) -> np.ndarray:
     return array.copy()
 
 
+def borrows_batches(forward) -> bool:
+    """Whether `forward` (or the model whose bound method it is) says it never keeps a batch past
+    its call (`keeps_batches = False`, as scorecam.onnx.OnnxModel does): then it reads the engine's
+    batch buffer in place, read-only, instead of a copy."""
+    owner = getattr(forward, "__self__", None)
+    return getattr(forward, "keeps_batches", None) is False or getattr(owner, "keeps_batches", None) is False
+
+
 # ---- the handle ---------------------------------------------------------------------------------
 
 def _c_callback(method):
@@ -139,7 +147,8 @@ class ExplainerHandle:
     """A scorecam_explainer with a Python model: forward(batch) -> outputs, and optionally
     masks_forward(masks, images, x) -> outputs (masks mode)."""
 
-    def __init__(self, forward: Callable, masks_forward: Callable | None, output_dim: int | None, progress):
+    def __init__(self, forward: Callable, masks_forward: Callable | None, output_dim: int | None, progress,
+                 borrow_batches: bool | None = None):
         self.lib = _lib.lib()
         handle = ctypes.c_void_p()
         self._handle = None
@@ -159,9 +168,11 @@ class ExplainerHandle:
         self._user_progress: Callable | None = None
         self._error: BaseException | None = None
         self._interrupted = False
-        # The forward gets a copy of each batch in this Python-owned array, never the engine's own
-        # buffer: a forward that keeps its batch must not keep memory the engine frees.
+        # The forward gets a copy of each batch in this Python-owned array: a forward that keeps
+        # its batch must not keep memory the engine reuses and frees. A forward that never keeps
+        # it borrows the engine's buffer instead (no copy; see borrows_batches()).
         self._batch: np.ndarray | None = None
+        self.borrow = borrows_batches(forward) if borrow_batches is None else bool(borrow_batches)
         # The C function pointers must outlive every call that may use them: they live here.
         self._forward_c = _lib.FORWARD_FN(self._forward_trampoline)
         self._scoring_c = _lib.SCORING_FN(self._scoring_trampoline)
@@ -323,12 +334,20 @@ class ExplainerHandle:
     def _forward_trampoline(self, _user_data, images_p, n, c, h, w, outputs_p, output_dim):
         if self._interrupted:
             return 1
-        images = self._batch_copy(images_p, (n, c, h, w))
+        if self.borrow:
+            images = np.ctypeslib.as_array(images_p, shape=(n, c, h, w))
+            images.flags.writeable = False
+        else:
+            images = self._batch_copy(images_p, (n, c, h, w))
         outputs = np.asarray(host_numpy(self.forward(images)), dtype=np.float32)
         if outputs.ndim < 1 or outputs.shape[0] != n or outputs[:1].size != output_dim:
             raise ValueError(f"forward returned shape {outputs.shape}, expected {n} rows of "
                              f"{self.output_shape or (output_dim,)} ({output_dim} values each)")
         np.ctypeslib.as_array(outputs_p, shape=(n, output_dim))[...] = outputs.reshape(n, output_dim)
+        del outputs  # it may be the batch itself (an identity model)
+        if self.borrow and sys.getrefcount(images) > 2:  # `images` + the argument
+            raise RuntimeError("the forward kept its batch (or a view of it), which it borrows from the engine only "
+                               "for the call: copy what it keeps, or create the Explainer with borrow_batches=False")
         return 0
 
     @_c_callback

@@ -172,6 +172,13 @@ _declare("scorecam_explainer_get_map_size",
 _declare("scorecam_explainer_compute",
          [_float_p, c_size_t, c_void_p, _float_p, c_int64, c_int64, c_int64, c_int64,
           _float_p, c_int64, c_int64, c_int64, _int64_p, c_size_t], c_int)
+# int scorecam_explainer_compute_per_image(float *maps, size_t maps_capacity, scorecam_explainer *explainer,
+#                                          const float *input, int64_t b, int64_t c, int64_t h, int64_t w,
+#                                          const float *activations, int64_t k, int64_t ah, int64_t aw,
+#                                          const int64_t *targets, size_t targets_per_image);
+_declare("scorecam_explainer_compute_per_image",
+         [_float_p, c_size_t, c_void_p, _float_p, c_int64, c_int64, c_int64, c_int64,
+          _float_p, c_int64, c_int64, c_int64, _int64_p, c_size_t], c_int)
 # int scorecam_explainer_get_detail_counts(size_t *num_channels, size_t *num_targets,
 #                                          const scorecam_explainer *explainer, int64_t image);
 _declare("scorecam_explainer_get_detail_counts", [POINTER(c_size_t), POINTER(c_size_t), c_void_p, c_int64], c_int)
@@ -185,6 +192,13 @@ _declare("scorecam_explainer_get_details", [_int64_p, _float_p, _float_p, _float
 #                                 const float *maps, int64_t map_h, int64_t map_w,
 #                                 const int64_t *targets, size_t num_targets);
 _declare("scorecam_explainer_evaluate",
+         [POINTER(c_double), c_size_t, c_void_p, c_int, _float_p, c_int64, c_int64, c_int64, c_int64,
+          _float_p, c_int64, c_int64, _int64_p, c_size_t], c_int)
+# int scorecam_explainer_evaluate_per_image(double *values, size_t capacity, scorecam_explainer *explainer,
+#                                          int metric, const float *input, int64_t b, int64_t c, int64_t h,
+#                                          int64_t w, const float *maps, int64_t map_h, int64_t map_w,
+#                                          const int64_t *targets, size_t targets_per_image);
+_declare("scorecam_explainer_evaluate_per_image",
          [POINTER(c_double), c_size_t, c_void_p, c_int, _float_p, c_int64, c_int64, c_int64, c_int64,
           _float_p, c_int64, c_int64, _int64_p, c_size_t], c_int)
 # int scorecam_explainer_set_channels(scorecam_explainer *explainer, const int64_t *channels,

@@ -70,6 +70,11 @@ class Explainer:
         forward is still used to find D and by evaluate(). A model object whose `masks_mode` is
         True (`scorecam.torch.TorchModel` on a CUDA device) brings its own: its
         masks_forward(masks, images, x, baseline) is used unless this argument is given.
+    borrow_batches: True: forward reads each batch in the engine's own buffer (a read-only array
+        valid only during the call: no copy); False: it gets a copy it may keep. None (default):
+        borrowed when the forward says it never keeps a batch (`keeps_batches = False` on it or its
+        model, as `scorecam.onnx.OnnxModel` has). A forward that keeps a borrowed batch ends the
+        run with a RuntimeError.
     preset: "seed" (tiskw/scorecam-pytorch), "gradcam" (pytorch-grad-cam), "torchcam", "paper"
         (haofanwang/Score-CAM); each reproduces that library's maps.
     Other keywords set engine parameters: each SCORECAM_PARAM_<NAME> of the header as <name> in
@@ -84,7 +89,8 @@ class Explainer:
 
     def __init__(self, forward: Callable[[np.ndarray], np.ndarray], *, preset: str = "seed",
                  batch_size: int = 128, cskip: int | None = None, output_dim: int | None = None,
-                 progress=None, masks_forward: Callable | None = None, **params):
+                 progress=None, masks_forward: Callable | None = None, borrow_batches: bool | None = None,
+                 **params):
         if not callable(forward):
             raise TypeError("forward must be callable: (N, C, H, W) float32 -> (N, D) outputs")
         if masks_forward is not None and not callable(masks_forward):
@@ -94,7 +100,7 @@ class Explainer:
             masks_forward = lambda masks, images, x: model.masks_forward(  # noqa: E731
                 masks, images, x, baseline=self.get_param("baseline"))
         self._busy = threading.Lock()
-        self._handle = ExplainerHandle(forward, masks_forward, output_dim, progress)
+        self._handle = ExplainerHandle(forward, masks_forward, output_dim, progress, borrow_batches)
         self.set_preset(preset)
         self.set_params(batch_size=batch_size, **params)
         if cskip is not None:
@@ -159,10 +165,11 @@ class Explainer:
             tensor of any float dtype on any device.
         activations: (K, h, w) or (B, K, h, w), the explained layer's output for x (same types).
         targets: None (the top-1 class of each unmasked image, like pytorch-grad-cam), a class
-            index, a list of class indices, `scorecam.targets.TopK(k)`, a scoring function
+            index, a list of class indices, `scorecam.targets.TopK(k)`, a (B, T) table of class
+            indices (each image its own: a list of lists or a 2-D int array), a scoring function
             outputs (N, ...) -> scores (N,) or (N, T) (outputs in the model's own shape), or a list
             of scoring functions / `scorecam.targets` helpers. Every target is scored from the same
-            masked forward passes.
+            masked forward passes; images with different classes share the forward batches too.
         cskip: CSKIP K' for this call only.
         channels: explain exactly these channel indices (in this order) of every image, for this
             call only, instead of the engine's selection (e.g. channels ranked by the host): a 1-D
@@ -186,12 +193,12 @@ class Explainer:
 
         per_image = _targets.per_image_classes(targets, xb, self._handle.probe)
         if per_image is not None and _targets.differ(per_image):
-            # Each image has its own top classes: one engine call per image (the engine scores
-            # every image of a call with the same targets). details() then holds the last image.
-            # (The unguarded method: this call already holds the Explainer.)
-            explain_one = Explainer.explain.__wrapped__
-            return np.stack([explain_one(self, xb[i], ab[i], list(per_image[i]), cskip=cskip, channels=channels,
-                                         progress=progress) for i in range(xb.shape[0])])
+            # Each image its own classes, all in one engine call: their masked images share the
+            # forward batches.
+            table = np.ascontiguousarray(np.stack(per_image), dtype=np.int64)
+            if self._handle.output_dim is None:
+                self._handle.probe(xb[:1])
+            return self._compute(xb, ab, table.shape[1], table, None, cskip, channels, progress, per_image=True)
         resolved = list(per_image[0]) if per_image is not None else targets
         num_targets, class_targets, score_fn = _targets.resolve(
             resolved, xb, self._handle.probe, need_probe=self._handle.output_dim is None)
@@ -202,7 +209,8 @@ class Explainer:
                 maps = maps[0]
         return maps
 
-    def _compute(self, xb, ab, num_targets, class_targets, score_fn, cskip, channels, progress) -> np.ndarray:
+    def _compute(self, xb, ab, num_targets, class_targets, score_fn, cskip, channels, progress,
+                 per_image: bool = False) -> np.ndarray:
         handle = self._handle
         b, c, h, w = xb.shape
         _, k, ah, aw = ab.shape
@@ -213,7 +221,9 @@ class Explainer:
         handle.masks_input = xb.view()
         try:
             with self._for_this_call(cskip, channels):
-                handle.run(lambda: handle.lib.scorecam_explainer_compute(
+                compute = (handle.lib.scorecam_explainer_compute_per_image if per_image
+                           else handle.lib.scorecam_explainer_compute)
+                handle.run(lambda: compute(
                     ptr(maps), maps.size, handle.live, ptr(xb), b, c, h, w, ptr(ab), k, ah, aw,
                     None if class_targets is None else ptr(class_targets, _int64_p), num_targets), progress)
         finally:
@@ -266,18 +276,22 @@ class Explainer:
         b, c, h, w = xb.shape
         _, num_targets, map_h, map_w = mb.shape
         per_image = _targets.per_image_classes(targets, xb, handle.probe)
+        evaluate = handle.lib.scorecam_explainer_evaluate
         if per_image is not None and _targets.differ(per_image):
-            evaluate_one = Explainer.evaluate.__wrapped__  # unguarded: this call holds the Explainer
-            return np.stack([evaluate_one(self, xb[i:i + 1], mb[i:i + 1], list(per_image[i]), metric,
-                                          progress=progress)[0] for i in range(b)])
-        resolved = list(per_image[0]) if per_image is not None else targets
-        count, class_targets, score_fn = _targets.resolve(resolved, xb, handle.probe,
-                                                          need_probe=handle.output_dim is None)
+            # Each image its own classes, in one engine call (shared forward batches).
+            class_targets = np.ascontiguousarray(np.stack(per_image), dtype=np.int64)
+            count, score_fn, evaluate = class_targets.shape[1], None, handle.lib.scorecam_explainer_evaluate_per_image
+            if handle.output_dim is None:
+                handle.probe(xb[:1])
+        else:
+            resolved = list(per_image[0]) if per_image is not None else targets
+            count, class_targets, score_fn = _targets.resolve(resolved, xb, handle.probe,
+                                                              need_probe=handle.output_dim is None)
         if count != num_targets:
             raise ValueError(f"{num_targets} maps per image need {num_targets} targets, got {count}")
         handle.register(score_fn)
         values = np.empty((b, num_targets), dtype=np.float64)
-        handle.run(lambda: handle.lib.scorecam_explainer_evaluate(
+        handle.run(lambda: evaluate(
             values.ctypes.data_as(_double_p), values.size, handle.live, _lib.METRIC[metric],
             ptr(xb), b, c, h, w, ptr(mb), map_h, map_w,
             None if class_targets is None else ptr(class_targets, _int64_p), num_targets), progress)

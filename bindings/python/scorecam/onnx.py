@@ -69,6 +69,10 @@ class OnnxModel:
     A model exported with a fixed batch size (e.g. 1) is run in chunks of that size, with a
     warning: export it with a dynamic batch axis to let the engine's batches through whole."""
 
+    # ONNX Runtime reads a batch during run() and keeps nothing of it: an Explainer lends this
+    # model its own batch buffer instead of a copy (Explainer's borrow_batches).
+    keeps_batches = False
+
     def __init__(self, path, layer: str, *, output: str | None = None, threads: int = 0):
         onnx, onnxruntime = _import()
         model = _load(path)

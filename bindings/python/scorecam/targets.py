@@ -181,16 +181,31 @@ class DetectionBoxScoreTarget:
 # ---- resolution: what explain()/evaluate() accept -> what the engine takes ---------------------
 
 def per_image_classes(targets: Targets, xb: np.ndarray, probe: Callable[[np.ndarray], np.ndarray]):
-    """For None / TopK: each image's top classes from its unmasked outputs (`probe(xb)`), else None."""
+    """Each image's own classes: for None / TopK its top classes from its unmasked outputs
+    (`probe(xb)`); for a (B, T) table of class indices (a list of lists) its row; else None."""
+    if _is_table(targets):
+        table = integers(targets, "targets")
+        if table.shape[0] != xb.shape[0] or table.shape[1] == 0:
+            raise ValueError(f"per-image targets must be {xb.shape[0]} rows (one per image) of at least one "
+                             f"class, got shape {table.shape}")
+        return list(table)
     if targets is not None and not isinstance(targets, TopK):
         return None
     top = targets or TopK(1)
     return [top.classes(row) for row in probe(xb)]
 
 
+def _is_table(targets) -> bool:
+    """A (B, T) table of class indices: a 2-D integer array or tensor, or a list of int lists."""
+    if type(targets).__module__.startswith(("numpy", "torch")) and getattr(targets, "ndim", 0) == 2:
+        return True
+    return (isinstance(targets, (list, tuple)) and bool(targets)
+            and all(isinstance(row, (list, tuple, np.ndarray)) for row in targets))
+
+
 def differ(per_image: list) -> bool:
-    """Whether images have different top classes (the engine scores every image of one call with
-    the same targets, so they are then explained one by one)."""
+    """Whether images have different classes (then the engine gets each image's own:
+    scorecam_explainer_compute_per_image)."""
     return len(per_image) > 1 and any((classes != per_image[0]).any() for classes in per_image)
 
 

@@ -31,6 +31,11 @@ class CardModel:
         self._nhwc = card.input.layout == "NHWC"
         self._reshape = reshape  # applied here for ONNX models (TorchModel applies its own)
 
+    @property
+    def keeps_batches(self) -> bool:
+        """False when the inner model never keeps a batch (ONNX Runtime): see Explainer's borrow_batches."""
+        return getattr(self.inner, "keeps_batches", True)
+
     def _layout(self, batch: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(batch.transpose(0, 2, 3, 1)) if self._nhwc else batch
 

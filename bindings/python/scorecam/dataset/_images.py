@@ -162,15 +162,16 @@ def draw_box(picture: np.ndarray, box, caption: str) -> np.ndarray:
     return np.asarray(canvas)
 
 
-# zlib level 1: on overlays (photos half covered by a smooth colormap) it encodes 4-5x faster than
-# Pillow's default level 6 for 8-14% more bytes (the sample photo's 640x480 overlay: 23.5 ms and
-# 522 KiB against 96.8 ms and 484 KiB, `bench/overlay_encoding.py` on a loaded 2-core machine). At
-# level 6 the encoding took half of a CSKIP-16 run's time (issue 21).
+# zlib level 1 with the run-length strategy (Z_RLE): on overlays (photos half covered by a smooth
+# colormap, after PNG's row filters) it encodes ~5x faster than Pillow's default level 6 and writes
+# about as many bytes (bench/overlay_encoding.py; figures in docs/BENCHMARKS.md). At level 6 the
+# encoding took half of a CSKIP-16 run's time (issue 21).
 PNG_COMPRESS_LEVEL = 1
+PNG_ZLIB_STRATEGY = 3  # zlib's Z_RLE
 
 
 def write_png(path: pathlib.Path, picture: np.ndarray) -> None:
     """An (H, W, 3) uint8 picture as a PNG file, written atomically."""
     Image, _ = _pil()
     atomic(path, lambda handle: Image.fromarray(np.ascontiguousarray(picture, np.uint8)).save(
-        handle, format="PNG", compress_level=PNG_COMPRESS_LEVEL))
+        handle, format="PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_ZLIB_STRATEGY))

@@ -14,6 +14,7 @@ run stops before any image with one line saying what to add.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import multiprocessing
 import os
 import signal
@@ -23,7 +24,7 @@ from typing import Callable, Optional, Sequence
 from ..errors import UsageError
 from ._inputs import Item
 from ._retry import Blame, describe_exit
-from ._work import Config, Worker, explain_image
+from ._work import Config, Worker, begin_image, explain_image, finish_image
 
 WORKER_NAME = "scorecam-worker"
 UNGUARDED_EXIT = 86
@@ -48,8 +49,24 @@ def starting_unguarded_worker() -> bool:
 
 
 def run_serial(worker: Worker, items: Sequence[Item], on_row: Callable[[dict], None]) -> None:
-    for item in items:
-        on_row(explain_image(worker, item.key, item.path))
+    """One worker in this process. A writer thread writes each image's files while the model
+    explains the next image: the model's threads never wait for the encoder or the disk. (Pool
+    workers have one core each, so there the file work could overlap nothing.)"""
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="scorecam-writer") as writer:
+        writing = None  # the previous image's files, being written
+        try:
+            for item in items:
+                explained = begin_image(worker, item.key, item.path)
+                if writing is not None:
+                    on_row(writing.result())
+                writing = writer.submit(finish_image, worker, explained)
+            if writing is not None:
+                row, writing = writing.result(), None
+                on_row(row)
+        except BaseException:
+            if writing is not None:  # Ctrl-C, a full disk: its row is not recorded (rerun redoes it)
+                writing.cancel()
+            raise
 
 
 def _die_with_parent() -> None:

@@ -101,6 +101,10 @@ class Worker:
         except (ScoreCAMError, ValueError, TypeError) as error:
             raise UsageError(str(error)) from None
 
+    @property
+    def keeps_batches(self) -> bool:
+        return self.model.keeps_batches  # an ONNX model borrows the engine's batches (no copy)
+
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         self.passes += len(batch)
         return self.model.forward(batch)
@@ -109,13 +113,32 @@ class Worker:
         return self.labels[c] if self.labels and 0 <= c < len(self.labels) else f"class {c}"
 
 
+@dataclasses.dataclass
+class Explained:
+    """An image explained, its files not yet written (finish_image writes them)."""
+
+    row: dict
+    started: float
+    image: object = None      # the RGB picture
+    maps: Optional[np.ndarray] = None
+    plan: object = None       # _tasks.Plan
+    geometry: object = None   # card Geometry
+
+
 def explain_image(worker: Worker, key: str, path: str) -> dict:
     """Explains one image and writes its files; returns its manifest row (status ok or error).
     Only KeyboardInterrupt (and SystemExit) escape: any failure of this image is in the row."""
+    return finish_image(worker, begin_image(worker, key, path))
+
+
+def begin_image(worker: Worker, key: str, path: str) -> Explained:
+    """The model and engine part of explain_image: reads, runs and explains the image (and its
+    metrics). A failure is in the row, and finish_image then writes nothing."""
     config, card = worker.config, worker.card
-    start = time.perf_counter()
-    row = {"key": key, "input": path, "status": "error", "config": worker.config_id, "card": worker.card_id,
-           "task": card.task, "worker": {"host": socket.gethostname(), "pid": os.getpid()}}
+    explained = Explained({"key": key, "input": path, "status": "error", "config": worker.config_id,
+                           "card": worker.card_id, "task": card.task,
+                           "worker": {"host": socket.gethostname(), "pid": os.getpid()}}, time.perf_counter())
+    row = explained.row
     try:
         image = _images.read_image(path, config.max_pixels)
         width, height = image.size
@@ -139,44 +162,66 @@ def explain_image(worker: Worker, key: str, path: str) -> dict:
                     row["metrics"] = {metric: [float(v) for v in explainer.evaluate(
                         x[0], maps, plan.targets, metric, progress=False)] for metric in METRICS}
                     row["metric_forward_passes"] = worker.passes
-        box = None if geometry.whole else geometry.box
-        files, drawn = [], []
-        plain = box is None and plan.captions is None  # overlays are a map over the picture: thumbnails drawn small
-        for i, (c, heatmap) in enumerate(zip(plan.classes, maps)):
-            picture = _images.overlay_at_size(image, heatmap, box)
-            if plan.captions is not None:  # detect: the explained box, and one file per box
-                picture = _images.draw_box(picture, plan.details["boxes"][i], plan.captions[i])
-                name = f"{key}_{i}_{c}_{_slug(worker.name(c))}.png"
-            else:
-                name = f"{key}_{c}_{_slug(worker.name(c))}.png"
-            _images.write_png(worker.out_dir / name, picture)
-            files.append(name)
-            if not plain:
-                drawn.append(picture)
-        row["thumbnails"] = _thumbs.write_thumbnails(worker.out_dir, key, image, maps, files,
-                                                     None if plain else drawn)
-        if config.save_maps:
-            name = f"{key}.maps.npz"
-            _files.write_maps(worker.out_dir / name, maps, plan.classes)
-            files.append(name)
-        row["files"] = files
-        row["status"] = "ok"
+        explained.image, explained.maps, explained.plan, explained.geometry = image, maps, plan, geometry
     except (KeyboardInterrupt, SystemExit):
         raise
-    except _files.DiskFull as error:  # the driver stops the run; this row is never written
-        row["error"], row["disk_full"] = error.strerror, True
-    except FileNotFoundError:
-        row["error"] = "file not found"
-    except IsADirectoryError:
-        row["error"] = "is a directory"
-    except PermissionError:
-        row["error"] = "permission denied"
-    except MemoryError:
-        row["error"] = "out of memory"
     except Exception as error:  # noqa: BLE001 - one bad image must not end the run
-        row["error"] = _describe(error)
-    row["seconds"] = round(time.perf_counter() - start, 4)
+        _record_failure(row, error)
+    return explained
+
+
+def finish_image(worker: Worker, explained: Explained) -> dict:
+    """The file part of explain_image: the overlays, thumbnails and maps of an explained image,
+    written atomically; returns its row. Touches nothing of the worker but what it reads, so it
+    may run in a writer thread while the worker explains the next image."""
+    row, config, key = explained.row, worker.config, explained.row["key"]
+    if explained.plan is not None:
+        try:
+            image, maps, plan, geometry = explained.image, explained.maps, explained.plan, explained.geometry
+            box = None if geometry.whole else geometry.box
+            files, drawn = [], []
+            plain = box is None and plan.captions is None  # overlays are a map over the picture: thumbnails drawn small
+            for i, (c, heatmap) in enumerate(zip(plan.classes, maps)):
+                picture = _images.overlay_at_size(image, heatmap, box)
+                if plan.captions is not None:  # detect: the explained box, and one file per box
+                    picture = _images.draw_box(picture, plan.details["boxes"][i], plan.captions[i])
+                    name = f"{key}_{i}_{c}_{_slug(worker.name(c))}.png"
+                else:
+                    name = f"{key}_{c}_{_slug(worker.name(c))}.png"
+                _images.write_png(worker.out_dir / name, picture)
+                files.append(name)
+                if not plain:
+                    drawn.append(picture)
+            row["thumbnails"] = _thumbs.write_thumbnails(worker.out_dir, key, image, maps, files,
+                                                         None if plain else drawn)
+            if config.save_maps:
+                name = f"{key}.maps.npz"
+                _files.write_maps(worker.out_dir / name, maps, plan.classes)
+                files.append(name)
+            row["files"] = files
+            row["status"] = "ok"
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as error:  # noqa: BLE001 - one bad image must not end the run
+            _record_failure(row, error)
+    row["seconds"] = round(time.perf_counter() - explained.started, 4)
     return row
+
+
+def _record_failure(row: dict, error: Exception) -> None:
+    """The row of an image that failed: its error, in one line."""
+    if isinstance(error, _files.DiskFull):  # the driver stops the run; this row is never written
+        row["error"], row["disk_full"] = error.strerror, True
+    elif isinstance(error, FileNotFoundError):
+        row["error"] = "file not found"
+    elif isinstance(error, IsADirectoryError):
+        row["error"] = "is a directory"
+    elif isinstance(error, PermissionError):
+        row["error"] = "permission denied"
+    elif isinstance(error, MemoryError):
+        row["error"] = "out of memory"
+    else:
+        row["error"] = _describe(error)
 
 
 def _describe(error: BaseException) -> str:
