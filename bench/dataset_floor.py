@@ -7,9 +7,11 @@ photos with 1 and 2 workers, CSKIP 16 and all channels, with and without --metri
 
 The runner's rate excludes start-up: it is the difference between a run over N images and one over
 its first few, (N - n) / (t_N - t_n), and the floor is timed on exactly the passes those N - n
-images needed (counted from the manifests). Start-up is reported apart (the small run's time less
-its images' share). Run it on a quiet machine: every figure here is a ratio of two timings made
-minutes apart.
+images needed (counted from the manifests), right after them. The floor is the fastest of one
+session with every core's thread and one single-threaded session per core, each at the best of
+16, 32, 64 and 128 images per batch (a short trial of each). Start-up is reported apart (the small
+run's time less its images' share). Each case runs --rounds times (default 3): the median of the
+rounds' ratios, and the ratio of the best rates. Run it on a quiet machine.
 """
 from __future__ import annotations
 
@@ -124,20 +126,32 @@ def run_cli(images: list[pathlib.Path], out: pathlib.Path, args: list[str]) -> d
     return {"seconds": seconds, "passes": passes, "images": len(rows)}
 
 
-def case(name: str, images: list[pathlib.Path], small: int, args: list[str], scratch: pathlib.Path, cores: int) -> dict:
-    big = run_cli(images, scratch / f"{name}-big", args)
-    little = run_cli(images[:small], scratch / f"{name}-small", args)
-    passes = big["passes"] - little["passes"]
-    seconds = big["seconds"] - little["seconds"]
-    floor = best_floor(passes, cores)
-    runner_rate = (big["images"] - little["images"]) / seconds
-    floor_rate = (big["images"] - little["images"]) / floor["seconds"]
-    startup = little["seconds"] - little["images"] / runner_rate
-    return {"case": name, "args": " ".join(args), "images": big["images"], "small_run_images": little["images"],
-            "passes_per_image": round(passes / (big["images"] - little["images"]), 1),
-            "runner_images_per_s": round(runner_rate, 3), "floor_images_per_s": round(floor_rate, 3),
-            "ratio": round(runner_rate / floor_rate, 3), "startup_s": round(startup, 2),
-            "whole_run_s": round(big["seconds"], 2), "floor": floor}
+def case(name: str, images: list[pathlib.Path], small: int, args: list[str], scratch: pathlib.Path, cores: int,
+         rounds: int) -> dict:
+    """`rounds` rounds, each the runner's pair of runs then the floor on the passes they differ by,
+    back to back (a change in the machine's speed hits both); the ratio of each round, and the
+    runner's and the floor's best rates."""
+    measured = []
+    for round_ in range(rounds):
+        big = run_cli(images, scratch / f"{name}-big{round_}", args)
+        little = run_cli(images[:small], scratch / f"{name}-small{round_}", args)
+        passes, seconds = big["passes"] - little["passes"], big["seconds"] - little["seconds"]
+        floor = best_floor(passes, cores)
+        count = big["images"] - little["images"]
+        runner_rate, floor_rate = count / seconds, count / floor["seconds"]
+        measured.append({"runner_images_per_s": round(runner_rate, 3), "floor_images_per_s": round(floor_rate, 3),
+                         "ratio": round(runner_rate / floor_rate, 3),
+                         "startup_s": round(little["seconds"] - little["images"] / runner_rate, 2),
+                         "whole_run_s": round(big["seconds"], 2), "passes_per_image": round(passes / count, 1),
+                         "floor": floor})
+    ratios = sorted(m["ratio"] for m in measured)
+    best_runner = max(m["runner_images_per_s"] for m in measured)
+    best_floor_rate = max(m["floor_images_per_s"] for m in measured)
+    return {"case": name, "args": " ".join(args), "images": len(images), "small_run_images": small,
+            "passes_per_image": measured[0]["passes_per_image"], "ratio_median": ratios[len(ratios) // 2],
+            "ratio_of_bests": round(best_runner / best_floor_rate, 3), "runner_best_images_per_s": best_runner,
+            "floor_best_images_per_s": best_floor_rate,
+            "startup_s_median": sorted(m["startup_s"] for m in measured)[len(measured) // 2], "rounds": measured}
 
 
 def main() -> int:
@@ -146,6 +160,7 @@ def main() -> int:
     parser.add_argument("--all-images", type=int, default=6, help="photos for the all-channels runs")
     parser.add_argument("--small", type=int, default=4, help="photos of the small run (start-up)")
     parser.add_argument("--cases", default="all", help="comma-separated case names (default: all)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each case (runner pair + floor)")
     parser.add_argument("--json", type=pathlib.Path)
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
@@ -165,12 +180,13 @@ def main() -> int:
             if wanted is not None and name not in wanted:
                 continue
             small = min(args.small, len(images) // 3 or 1)
-            entry = case(name, images, small, options, scratch, cores)
+            entry = case(name, images, small, options, scratch, cores, args.rounds)
             results["cases"].append(entry)
-            print(f"{name:22s} runner {entry['runner_images_per_s']:7.3f} img/s  floor {entry['floor_images_per_s']:7.3f} "
-                  f"img/s  ratio {entry['ratio']:.3f}  ({entry['passes_per_image']} passes/image, start-up "
-                  f"{entry['startup_s']} s, floor {entry['floor']['processes']}x{entry['floor']['threads']} "
-                  f"threads batch {entry['floor']['batch']})", flush=True)
+            rounds = ", ".join(f"{m['ratio']:.3f}" for m in entry["rounds"])
+            print(f"{name:20s} ratio median {entry['ratio_median']:.3f} (rounds {rounds}), of bests "
+                  f"{entry['ratio_of_bests']:.3f}: runner {entry['runner_best_images_per_s']:.3f} img/s, floor "
+                  f"{entry['floor_best_images_per_s']:.3f} img/s; {entry['passes_per_image']} passes/image, "
+                  f"start-up {entry['startup_s_median']} s", flush=True)
     results["machine"]["load_average_at_end"] = os.getloadavg()
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -147,7 +147,7 @@ def channels_last_reshape(activations):
     return activations.permute(0, 3, 1, 2) if hasattr(activations, "permute") else activations.transpose(0, 3, 1, 2)
 
 
-def _onnx(card: ModelCard, source, digest: str, labels, threads: int) -> CardModel:
+def _onnx(card: ModelCard, source, digest: str, labels, threads: int, layer_is_output: bool = False) -> CardModel:
     from ..onnx import OnnxModel
 
     if card.output == F.TORCHVISION_DETECTIONS:
@@ -160,7 +160,7 @@ def _onnx(card: ModelCard, source, digest: str, labels, threads: int) -> CardMod
     try:
         if isinstance(output, int):
             output = OnnxModel.output_names(source)[output]
-        inner = OnnxModel(source, card.layer, output=output, threads=threads)
+        inner = OnnxModel(source, card.layer, output=output, threads=threads, layer_is_output=layer_is_output)
     except IndexError:
         raise UsageError(f"card field 'output': the model has no output {card.output}") from None
     except ValueError as error:  # no such layer / output
@@ -230,7 +230,8 @@ def _from_object(card: ModelCard, made, labels, threads: int) -> CardModel:
         return _onnx(card.replace(layer=layer) if layer else card, path, _file_digest(path), labels, threads)
     if isinstance(made, ModelBundle):
         card = card.replace(layer=layer or made.layer, output=card.output or made.output)
-        return _onnx(card, made.path, _file_digest(made.path), labels or made.labels, threads)
+        return _onnx(card, made.path, _file_digest(made.path), labels or made.labels, threads,
+                     layer_is_output=card.layer == made.layer)
     if isinstance(made, OnnxModel):
         return CardModel(made, card, _file_digest(made.path) if made.path else "onnx-object", labels,
                          _reshape_for(card))

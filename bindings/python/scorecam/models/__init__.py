@@ -32,7 +32,7 @@ class ModelBundle:
         """An `OnnxModel` (ONNX Runtime) of this bundle."""
         from ..onnx import OnnxModel
 
-        return OnnxModel(self.path, self.layer, output=self.output, threads=threads)
+        return OnnxModel(self.path, self.layer, output=self.output, threads=threads, layer_is_output=True)
 
     @staticmethod
     def sample_image() -> pathlib.Path:
@@ -64,7 +64,7 @@ def efficientnet_lite0() -> ModelBundle:
     _deps.require(*_deps.EXTRAS["cli"], extra="cli", purpose="the default model, EfficientNet-Lite0,")
     weights = _lite0.find_weights()
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-    path = cache_dir() / f"efficientnet-lite0-{digest}.onnx"
+    path = cache_dir() / f"efficientnet-lite0-{digest}-{_lite0.BUILD}.onnx"
     cached, untrusted = read_trusted(path)
     if untrusted is not None:
         # Someone else's file (or folder) could be any graph: build a private copy instead.
