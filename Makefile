@@ -84,7 +84,7 @@ TEST       := test-swift test-swift-example test-c test-c-asan test-cpp check-ex
               test-examples-python test-fuzz test-tsan test-soak
 
 .PHONY: all help lib python model demo demo-c example-cpp wheel sdist install clean fixtures \
-        check $(CHECK) test $(TEST) fuzz bench bench-quick bench-torch bench-dataset bench-report bench-gpu bench-gpu-dry-run
+        check $(CHECK) test $(TEST) fuzz bench bench-quick bench-torch bench-dataset bench-dataset-floor bench-report bench-gpu bench-gpu-dry-run
 
 all: lib
 
@@ -466,6 +466,9 @@ bench-torch: python $(VENV)/.bench-deps ## torch models: layouts, the seed API, 
 DATASET_BENCH_ARGS ?=
 bench-dataset: python $(VENV)/.test-deps ## images/s of dataset runs, local pool and Ray
 	nice $(PY) bench/dataset_bench.py $(DATASET_BENCH_ARGS) --json $(BUILD)/bench/dataset.json
+
+bench-dataset-floor: python $(VENV)/.test-deps ## the dataset job against its forward floor, side by side (~25 min, quiet machine)
+	$(PY) bench/dataset_floor.py $(DATASET_FLOOR_ARGS) --json $(BUILD)/bench/dataset_floor.json
 
 bench-report: python $(VENV)/.browser-deps ## the dataset report of a synthetic 50,000-row run: writing it, first page in Chromium
 	$(PY) bench/report_bench.py --json $(BUILD)/bench/report.json

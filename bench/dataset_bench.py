@@ -71,15 +71,16 @@ def run(images: pathlib.Path, out: pathlib.Path, cskip, workers: int, ray_addres
 def components(folder: pathlib.Path, repeats: int) -> dict:
     """The cost model's terms for one 640x480 image, each the minimum over `repeats` (the least
     disturbed by other load): fixed per-image work, and one forward pass, with 1 and 2 threads."""
+    from scorecam.card import ModelCard, prepare
     from scorecam.dataset import _images
     from scorecam.dataset._work import Config, Worker, explain_image
-    from scorecam.models import _lite0
 
     path = sorted(folder.iterdir())[0]
     result = {}
     for threads in (1, 2):
         worker = Worker(Config(out_dir=str(folder.parent / f"components{threads}"), cskip=16, threads=threads))
-        x = _lite0.normalize(_images.model_input(_images.read_image(path), 224))
+        spec = ModelCard.default().input
+        x = prepare(_images.read_image(path), spec)[0]
         batch = np.repeat(x, 16, axis=0)
 
         def best(call):
@@ -94,7 +95,7 @@ def components(folder: pathlib.Path, repeats: int) -> dict:
         heatmap = np.random.default_rng(0).random((224, 224)).astype(np.float32)
         out = folder.parent / "component.png"
         result[f"threads={threads}"] = {
-            "read_and_preprocess_s": round(best(lambda: _lite0.normalize(_images.model_input(_images.read_image(path), 224))), 4),
+            "read_and_preprocess_s": round(best(lambda: prepare(_images.read_image(path), spec)), 4),
             "overlay_and_png_s": round(best(lambda: _images.write_png(out, _images.overlay_at_size(image, heatmap))), 4),
             "forward_pass_s_batch16": round(best(lambda: worker.model.forward(batch)) / 16, 5),
             "whole_image_cskip16_s": round(best(lambda: explain_image(worker, "c", str(path))), 4),

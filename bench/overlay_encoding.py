@@ -19,8 +19,7 @@ from scorecam.models import ModelBundle
 
 ENCODINGS = [("PNG level 6 (Pillow's default)", "PNG", {"compress_level": 6}),
              ("PNG level 1", "PNG", {"compress_level": 1}),
-             ("PNG level 1, Z_RLE (ours)", "PNG", {"compress_level": _images.PNG_COMPRESS_LEVEL,
-                                                   "compress_type": _images.PNG_ZLIB_STRATEGY}),
+             ("PNG level 1, Z_RLE (ours)", "PNG", _images.PNG_OPTIONS),
              ("PNG level 1, Z_HUFFMAN_ONLY", "PNG", {"compress_level": 1, "compress_type": 2}),
              ("PNG level 0", "PNG", {"compress_level": 0}),
              ("JPEG q90", "JPEG", {"quality": 90}),

@@ -62,11 +62,35 @@ public final class Explainer {
     /// - Returns: the maps, (N, T, mapHeight, mapWidth): `mapSize(input:activations:)`.
     /// - Throws: `ScoreCAMError`; then `details` is empty.
     public func explain(_ input: Tensor, activations: Tensor, targets: [Int]) throws(ScoreCAMError) -> Tensor {
+        try explain(input, activations: activations, targets: targets, count: targets.count, perImage: false)
+    }
+
+    /// Explains each image for its own targets (`targetsPerImage[i]` for image i, as many for
+    /// every image), in one run: the masked images of all images share the forward batches. Each
+    /// image's maps are the ones `explain` gives it alone, when the model's outputs for an image do
+    /// not depend on the rest of its batch.
+    /// - Returns: the maps, (N, T, mapHeight, mapWidth).
+    public func explain(_ input: Tensor, activations: Tensor, targetsPerImage: [[Int]]) throws(ScoreCAMError) -> Tensor {
+        let count = try Self.rowLength(targetsPerImage)
+        return try explain(input, activations: activations, targets: targetsPerImage.flatMap { $0 }, count: count,
+                           perImage: true)
+    }
+
+    /// The common length of per-image target lists (at least one each).
+    private static func rowLength(_ rows: [[Int]]) throws(ScoreCAMError) -> Int {
+        guard let count = rows.first?.count, count > 0, rows.allSatisfy({ $0.count == count }) else {
+            throw ScoreCAMError(.invalidArgument, "per-image targets must be lists of the same length, at least one target each")
+        }
+        return count
+    }
+
+    private func explain(_ input: Tensor, activations: Tensor, targets: [Int], count: Int,
+                         perImage: Bool) throws(ScoreCAMError) -> Tensor {
         details = []
         let (n, c, h, w) = try input.nchw("the input")
         let (an, k, ah, aw) = try activations.nchw("the activations")
         let size = try mapSize(input: input, activations: activations)
-        var maps = try Tensor(shape: [n, Swift.max(targets.count, 1), size.height, size.width])
+        var maps = try Tensor(shape: [n, Swift.max(count, 1), size.height, size.width])
         let thrown = ThrownError()
         let host = closureHost(thrown)
         do {
@@ -74,7 +98,8 @@ public final class Explainer {
                 try activations.scalars.withUnsafeBufferPointer { a throws(EngineError) in
                     var run = ExplanationRun(
                         parameters: parameters, input: TensorView(x.baseAddress!, n, c, h, w),
-                        activations: TensorView(a.baseAddress!, an, k, ah, aw), targets: targets, numTargets: targets.count)
+                        activations: TensorView(a.baseAddress!, an, k, ah, aw), targets: targets, numTargets: count)
+                    run.targetsPerImage = perImage
                     run.batchBuffers = batchBuffers
                     run.explicitChannels = channels
                     return try maps.scalars.withUnsafeMutableBufferPointer { m throws(EngineError) in
@@ -97,6 +122,18 @@ public final class Explainer {
     /// Faithfulness of maps (from `explain`) through the same model: one value per image and
     /// target, (N x T) in that order.
     public func evaluate(_ metric: Metric, input: Tensor, maps: Tensor, targets: [Int]) throws(ScoreCAMError) -> [Double] {
+        try evaluate(metric, input: input, maps: maps, targets: targets, perImage: false)
+    }
+
+    /// `evaluate` with each image's own targets (as `explain(_:activations:targetsPerImage:)`).
+    public func evaluate(_ metric: Metric, input: Tensor, maps: Tensor,
+                         targetsPerImage: [[Int]]) throws(ScoreCAMError) -> [Double] {
+        _ = try Self.rowLength(targetsPerImage)
+        return try evaluate(metric, input: input, maps: maps, targets: targetsPerImage.flatMap { $0 }, perImage: true)
+    }
+
+    private func evaluate(_ metric: Metric, input: Tensor, maps: Tensor, targets: [Int],
+                          perImage: Bool) throws(ScoreCAMError) -> [Double] {
         let (n, c, h, w) = try input.nchw("the input")
         let (mn, t, mh, mw) = try maps.nchw("the maps")
         guard mn == n else { throw ScoreCAMError(.shape, "maps hold \(mn) images but the input holds \(n)") }
@@ -105,8 +142,10 @@ public final class Explainer {
         do {
             return try input.scalars.withUnsafeBufferPointer { x throws(EngineError) in
                 try maps.scalars.withUnsafeBufferPointer { m throws(EngineError) in
-                    try Evaluation(parameters: parameters, input: TensorView(x.baseAddress!, n, c, h, w),
-                                   maps: TensorView(m.baseAddress!, n, t, mh, mw), targets: targets).run(metric, host: host)
+                    var evaluation = Evaluation(parameters: parameters, input: TensorView(x.baseAddress!, n, c, h, w),
+                                                maps: TensorView(m.baseAddress!, n, t, mh, mw), targets: targets)
+                    evaluation.targetsPerImage = perImage
+                    return try evaluation.run(metric, host: host)
                 }
             }
         } catch {

@@ -66,6 +66,29 @@ func seedReference(_ model: LinearModel, target: Int) -> [Float] {
         #expect(explainer.details[0].channels == [0, 1, 2, 3, 4])
     }
 
+    @Test func eachImageItsOwnTargetsInOneRun() throws {
+        let explainer = try Explainer(outputDim: model.d, forward: model.forward)
+        explainer.parameters.batchSize = 3
+        let size = model.c * model.h * model.w, plane = 5 * model.h * model.w
+        let inputs = (0..<2).flatMap { model.values(3 + $0, size) }, acts = (0..<2).flatMap { model.values(5 + $0, plane) }
+        let input = try Tensor(shape: [2, model.c, model.h, model.w], scalars: inputs)
+        let activations = try Tensor(shape: [2, 5, model.h, model.w], scalars: acts)
+        let rows = [[2, 0], [1, 1]]
+        let maps = try explainer.explain(input, activations: activations, targetsPerImage: rows)
+        #expect(maps.shape == [2, 2, model.h, model.w])
+        let values = try explainer.evaluate(.insertion, input: input, maps: maps, targetsPerImage: rows)
+        for i in 0..<2 {
+            let one = try Tensor(shape: [model.c, model.h, model.w], scalars: Array(inputs[(i * size)..<((i + 1) * size)]))
+            let oneActs = try Tensor(shape: [5, model.h, model.w], scalars: Array(acts[(i * plane)..<((i + 1) * plane)]))
+            let alone = try explainer.explain(one, activations: oneActs, targets: rows[i])
+            let count = 2 * model.h * model.w
+            #expect(alone.scalars == Array(maps.scalars[(i * count)..<((i + 1) * count)]))
+            let aloneMaps = try Tensor(shape: [1, 2, model.h, model.w], scalars: alone.scalars)
+            #expect(try explainer.evaluate(.insertion, input: one, maps: aloneMaps, targets: rows[i]) == Array(values[(2 * i)..<(2 * i + 2)]))
+        }
+        #expect(throws: ScoreCAMError.self) { try explainer.explain(input, activations: activations, targetsPerImage: [[0], [1, 2]]) }
+    }
+
     @Test func scoringClosureMatchesClassTargets() throws {
         let byClass = try Explainer(outputDim: model.d, forward: model.forward)
         let scored = try Explainer(outputDim: model.d, forward: model.forward)

@@ -284,7 +284,8 @@ static int nested_compute(void) {
     return status;
 }
 
-static void op_compute(reader *r, int evaluate) {
+/* compute or evaluate; per_image: their _per_image forms, which read b x num_targets targets. */
+static void op_compute(reader *r, int evaluate, int per_image) {
     int64_t b = dim(r), c = dim(r), h = dim(r), w = dim(r), k = dim(r), ah = dim(r), aw = dim(r);
     int64_t nt_code = count_code(r), cap_code = count_code(r);
     uint8_t flags = u8(r);
@@ -329,6 +330,8 @@ static void op_compute(reader *r, int evaluate) {
     for (int i = 0; i < 64; i++) targets[i] = (int64_t)(u8(r) % 12) - (i == 3 ? 2 : 0);
     const int64_t *target_p = (flags & 2) ? NULL : targets;
     if (nt < 0) target_p = NULL;
+    /* Per image, the library reads b x num_targets targets once the sizes pass: the harness backs 64. */
+    if (per_image && target_p != NULL && b > 0 && sat_mul((uint64_t)b, (uint64_t)nt) > 64) target_p = NULL;
     reset_run();
     g.expect_c = c, g.expect_h = h, g.expect_w = w;
     g.expect_targets = (int64_t)num_targets;
@@ -337,8 +340,10 @@ static void op_compute(reader *r, int evaluate) {
         double *values = malloc(sizeof(double) * (held + 1));
         fill(r, maps, maps_count);
         for (size_t i = 0; i <= held; i++) values[i] = DSENTINEL;
-        int status = scorecam_explainer_evaluate((flags & 4) ? NULL : values, capacity, g.e, metric, input, b, c, h, w,
-                                                 maps, map_h, map_w, target_p, num_targets);
+        int status = (per_image ? scorecam_explainer_evaluate_per_image : scorecam_explainer_evaluate)(
+            (flags & 4) ? NULL : values, capacity, g.e, metric, input, b, c, h, w, maps, map_h, map_w, target_p,
+            num_targets);
+        if (per_image && target_p == NULL) REQUIRE(status != SCORECAM_OK, "evaluate_per_image took NULL targets");
         check_status(status, g.e);
         if (status != SCORECAM_OK) {
             for (size_t i = 0; i <= held; i++) REQUIRE(values[i] == DSENTINEL, "values written on error");
@@ -350,8 +355,10 @@ static void op_compute(reader *r, int evaluate) {
         free(values);
     } else {
         float *maps = floats(held, 0);
-        int status = scorecam_explainer_compute((flags & 4) ? NULL : maps, capacity, g.e, (flags & 8) ? NULL : input,
-                                                b, c, h, w, acts, k, ah, aw, target_p, num_targets);
+        int status = (per_image ? scorecam_explainer_compute_per_image : scorecam_explainer_compute)(
+            (flags & 4) ? NULL : maps, capacity, g.e, (flags & 8) ? NULL : input, b, c, h, w, acts, k, ah, aw, target_p,
+            num_targets);
+        if (per_image && target_p == NULL) REQUIRE(status != SCORECAM_OK, "compute_per_image took NULL targets");
         check_status(status, g.e);
         /* A callback that wrote nothing must not pass unnoticed. */
         if (g.calls > 0 && (g.forward_kind == FW_NOTHING || (g.scoring_kind == SC_NOTHING && status != SCORECAM_E_CALLBACK)))
@@ -573,15 +580,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_status(scorecam_explainer_set_progress(g.e, progress, &g), g.e);
     check_status(scorecam_explainer_set_forward(g.e, forward, 4, &g), g.e);
     for (int ops = 0; ops < 24 && r.pos < r.size; ops++) {
-        /* set_channels came last: it takes byte 8 and 0xF8-0xFF, and every other byte keeps its old
-         * meaning (byte % 8), so the inputs committed before it (opcode bytes 0-7 and 131) decode
-         * as they did. */
+        /* Later operations take bytes of their own (set_channels 8 and 0xF8-0xFF, compute_per_image
+         * 9, evaluate_per_image 10) and every other byte keeps its old meaning (byte % 8), so the
+         * inputs committed before them (opcode bytes 0-7 and 131) decode as they did. */
         uint8_t opcode = u8(&r);
-        switch (opcode == 8 || opcode >= 0xF8 ? 8 : opcode % 8) {
+        switch (opcode == 8 || opcode >= 0xF8 ? 8 : opcode == 9 || opcode == 10 ? opcode : opcode % 8) {
         case 0: op_params(&r); break;
         case 1: op_callbacks(&r); break;
-        case 2: case 3: op_compute(&r, 0); break;
-        case 4: op_compute(&r, 1); break;
+        case 2: case 3: op_compute(&r, 0, 0); break;
+        case 4: op_compute(&r, 1, 0); break;
+        case 9: op_compute(&r, 0, 1); break;
+        case 10: op_compute(&r, 1, 1); break;
         case 5: op_masks(&r); break;
         case 6: op_details(&r); break;
         case 8: op_channels(&r); break;

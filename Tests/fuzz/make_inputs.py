@@ -5,8 +5,8 @@ libFuzzer dictionary fuzz_abi.dict (opcodes, set_channels modes and huge counts)
 
     python3 Tests/fuzz/make_inputs.py        (rewrites Tests/fuzz/corpus, Tests/fuzz/regressions, fuzz_abi.dict)
 
-Format: a sequence of operations, each an opcode byte (value % 8; 8 and 0xF8-0xFF: set_channels)
-and its arguments:
+Format: a sequence of operations, each an opcode byte (value % 8; 8 and 0xF8-0xFF: set_channels;
+9 and 10: compute and evaluate per image) and its arguments:
   0 params    what(%4: set, get, preset, info) param(P + 1) value(byte, see VALUE) [preset name | info index]
   1 callbacks which(%3: forward, scoring, progress cap) kind [output_dim index, fail_at]
   2/3 compute  b c h w k ah aw (DIM bytes) num_targets capacity (COUNT bytes) flags metric, then data:
@@ -17,6 +17,8 @@ and its arguments:
   7 map size   h w ah aw
   8 channels   mode (low nibble %3: count byte, 8-byte little-endian count, huge index; +0x10: channels NULL),
                the count, then one byte per entry of a list up to 4096 (see channel_value())
+  9/10        compute_per_image / evaluate_per_image, as 2 and 4: image i's targets are target bytes
+               i x num_targets on (the harness passes NULL where b x num_targets passes 64)
 """
 import pathlib
 import struct
@@ -92,8 +94,8 @@ def pattern(count, seed=1):
 
 
 def compute(b=1, c=2, h=4, w=4, k=3, ah=2, aw=2, targets=EXACT, capacity=EXACT, flags=0x00,
-            input_data=None, act_data=None, target_bytes=None):
-    head = bytes([2]) + b"".join(dim(v) for v in (b, c, h, w, k, ah, aw)) + bytes([targets, capacity, flags, 1])
+            input_data=None, act_data=None, target_bytes=None, opcode=2):
+    head = bytes([opcode]) + b"".join(dim(v) for v in (b, c, h, w, k, ah, aw)) + bytes([targets, capacity, flags, 1])
     n_in = max(b, 0) * max(c, 0) * max(h, 0) * max(w, 0) if max(b, c, h, w) <= 64 else 0
     n_act = max(b, 0) * max(k, 0) * max(ah, 0) * max(aw, 0) if max(b, k, ah, aw) <= 64 else 0
     data = (input_data if input_data is not None else pattern(n_in)) + \
@@ -101,8 +103,8 @@ def compute(b=1, c=2, h=4, w=4, k=3, ah=2, aw=2, targets=EXACT, capacity=EXACT, 
     return head + data + (target_bytes or bytes([1] * 64))
 
 
-def evaluate(metric, b=1, c=2, h=4, w=4, map_h=2, map_w=2, targets=EXACT, capacity=EXACT, flags=0x00):
-    head = bytes([4]) + b"".join(dim(v) for v in (b, c, h, w, 1, 1, 1)) + bytes([targets, capacity, flags, metric + 1])
+def evaluate(metric, b=1, c=2, h=4, w=4, map_h=2, map_w=2, targets=EXACT, capacity=EXACT, flags=0x00, opcode=4):
+    head = bytes([opcode]) + b"".join(dim(v) for v in (b, c, h, w, 1, 1, 1)) + bytes([targets, capacity, flags, metric + 1])
     head += dim(map_h) + dim(map_w)
     n_in = b * c * h * w
     n_maps = b * (1 + (flags >> 4) % 3) * map_h * map_w
@@ -153,6 +155,9 @@ def clear_channels():
 SEEDS = {
     "compute": compute() + details() + map_size(),
     "compute-two-images-three-targets": compute(b=2, flags=0x20) + details(1),
+    "per-image-targets": compute(b=3, flags=0x10, opcode=9, target_bytes=bytes(range(64))) + details(2)
+                         + evaluate(2, b=3, flags=0x10, opcode=10) + compute(b=3, flags=0x12, opcode=9)
+                         + scoring("mean") + compute(b=2, flags=0x20, opcode=9),
     "presets": b"".join(preset(p) + compute() for p in PRESET),
     "cskip-raw-weights": set_param("SELECTION", 1) + set_param("SELECTION_COUNT", 2) + set_param("WEIGHTING", 1)
                          + compute(k=5),
@@ -222,7 +227,7 @@ def dictionary():
     """libFuzzer's -dict: the opcodes, set_channels' modes, and the huge counts little-endian."""
     def quoted(data):
         return "".join(f"\\x{b:02x}" for b in data)
-    lines = [f'opcode_{op}="{quoted(bytes([op]))}"' for op in range(9)]
+    lines = [f'opcode_{op}="{quoted(bytes([op]))}"' for op in range(11)]
     lines += [f'channels_mode_{mode}="{quoted(bytes([8, mode]))}"' for mode in (0, 1, 2, 0x10, 0x11, 0x12)]
     for count in sorted(HUGE_COUNT):
         lines.append(f'count_{count:x}="{quoted(struct.pack("<Q", count))}"')

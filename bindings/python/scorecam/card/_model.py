@@ -230,8 +230,9 @@ def _from_object(card: ModelCard, made, labels, threads: int) -> CardModel:
         return _onnx(card.replace(layer=layer) if layer else card, path, _file_digest(path), labels, threads)
     if isinstance(made, ModelBundle):
         card = card.replace(layer=layer or made.layer, output=card.output or made.output)
-        return _onnx(card, made.path, _file_digest(made.path), labels or made.labels, threads,
-                     layer_is_output=card.layer == made.layer)
+        runs_as_is = made.layer_path is not None and card.layer == made.layer
+        return _onnx(card, made.layer_path if runs_as_is else made.path, _file_digest(made.path),
+                     labels or made.labels, threads, layer_is_output=runs_as_is)
     if isinstance(made, OnnxModel):
         return CardModel(made, card, _file_digest(made.path) if made.path else "onnx-object", labels,
                          _reshape_for(card))

@@ -168,10 +168,11 @@ def draw_box(picture: np.ndarray, box, caption: str) -> np.ndarray:
 # encoding took half of a CSKIP-16 run's time (issue 21).
 PNG_COMPRESS_LEVEL = 1
 PNG_ZLIB_STRATEGY = 3  # zlib's Z_RLE
+PNG_OPTIONS = {"compress_level": PNG_COMPRESS_LEVEL, "compress_type": PNG_ZLIB_STRATEGY}  # Pillow's PNG save
 
 
 def write_png(path: pathlib.Path, picture: np.ndarray) -> None:
     """An (H, W, 3) uint8 picture as a PNG file, written atomically."""
     Image, _ = _pil()
     atomic(path, lambda handle: Image.fromarray(np.ascontiguousarray(picture, np.uint8)).save(
-        handle, format="PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_ZLIB_STRATEGY))
+        handle, format="PNG", **PNG_OPTIONS))

@@ -24,7 +24,7 @@ from typing import Callable, Optional, Sequence
 from ..errors import UsageError
 from ._inputs import Item
 from ._retry import Blame, describe_exit
-from ._work import Config, Worker, begin_image, explain_image, finish_image
+from ._work import Config, Worker, begin_images, explain_image, finish_image
 
 WORKER_NAME = "scorecam-worker"
 UNGUARDED_EXIT = 86
@@ -49,23 +49,24 @@ def starting_unguarded_worker() -> bool:
 
 
 def run_serial(worker: Worker, items: Sequence[Item], on_row: Callable[[dict], None]) -> None:
-    """One worker in this process. A writer thread writes each image's files while the model
-    explains the next image: the model's threads never wait for the encoder or the disk. (Pool
+    """One worker in this process: images are begun `worker.images_per_call` at a time (their
+    forward batches shared: _work.begin_images), and a writer thread writes their files while the
+    model explains the next ones: the model's threads never wait for the encoder or the disk. (Pool
     workers have one core each, so there the file work could overlap nothing.)"""
+    step = worker.images_per_call
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="scorecam-writer") as writer:
-        writing = None  # the previous image's files, being written
+        writing = []  # the previous images' files, being written
         try:
-            for item in items:
-                explained = begin_image(worker, item.key, item.path)
-                if writing is not None:
-                    on_row(writing.result())
-                writing = writer.submit(finish_image, worker, explained)
-            if writing is not None:
-                row, writing = writing.result(), None
-                on_row(row)
+            for start in range(0, len(items), step):
+                explained = begin_images(worker, [(item.key, item.path) for item in items[start:start + step]])
+                for future in writing:
+                    on_row(future.result())
+                writing = [writer.submit(finish_image, worker, one) for one in explained]
+            while writing:
+                on_row(writing.pop(0).result())
         except BaseException:
-            if writing is not None:  # Ctrl-C, a full disk: its row is not recorded (rerun redoes it)
-                writing.cancel()
+            for future in writing:  # Ctrl-C, a full disk: their rows are not recorded (rerun redoes them)
+                future.cancel()
             raise
 
 

@@ -59,7 +59,7 @@ def _encode(picture, format: str) -> bytes:
     if format == "JPEG":
         picture.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     else:
-        picture.save(buffer, format="PNG")
+        picture.save(buffer, format="PNG", **_images.PNG_OPTIONS)
     return buffer.getvalue()
 
 

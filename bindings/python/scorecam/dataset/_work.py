@@ -1,16 +1,19 @@
-"""The per-image work of a dataset run: ONE function, `explain_image`, used by every backend (in
-process, the local process pool, Ray actors). It reads the image, explains it, writes its files
-atomically and returns a small record (the manifest row); the caller appends the row.
+"""The per-image work of a dataset run, used by every backend (in process, the local process
+pool, Ray actors): `explain_image` reads an image, explains it, writes its files atomically and
+returns a small record (the manifest row); the caller appends the row. It is two halves:
+`begin_images` (read, run the model, explain: several images at once in one process, their
+forward batches shared) and `finish_image` (the files: a writer thread's work in one process).
 
-Results do not depend on which worker explains an image, nor on how many there are: each image
-gets a fresh Explainer (no state carried from the previous image), its masked batches are formed
-from that image alone at the configured batch size, and ONNX Runtime's CPU kernels gave the same
-bits at 1 and 2 intra-op threads (tests/test_dataset_workers.py and test_dataset_ray.py check the
-maps bit for bit). A runtime whose results change with its thread count would need a fixed
-`threads` for all workers.
+Results do not depend on which worker explains an image, nor on how many there are, nor on which
+images share its forward batches: each call gets a fresh Explainer (no state carried over), the
+engine explains every image from its own channels and targets, and ONNX Runtime's CPU kernels give
+an image the same bits at 1 and 2 intra-op threads and in any batch (tests/test_dataset_workers.py
+and test_dataset_ray.py check the maps bit for bit). A runtime whose results change with its
+thread count or batch would need a fixed `threads` for all workers and one image per call.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -77,6 +80,9 @@ class Worker:
                              "builds different weights each call? seed it or load saved weights)")
         self.config_id = dataclasses.replace(config, card_id=self.card_id).identity()
         self.output_dim = self.shape.output_dim
+        # Images begun together in one process (begin_images): as many as fill a forward batch
+        # with their masked images (CSKIP 16, batch 128: 8), one with every channel.
+        self.images_per_call = max(1, config.batch_size // (config.cskip or self.shape.activations[0]))
         classes = self.shape.classes
         if classes is not None:
             bad = [c for c in (config.classes or ()) if not 0 <= c < classes]
@@ -134,40 +140,140 @@ def explain_image(worker: Worker, key: str, path: str) -> dict:
 def begin_image(worker: Worker, key: str, path: str) -> Explained:
     """The model and engine part of explain_image: reads, runs and explains the image (and its
     metrics). A failure is in the row, and finish_image then writes nothing."""
-    config, card = worker.config, worker.card
-    explained = Explained({"key": key, "input": path, "status": "error", "config": worker.config_id,
-                           "card": worker.card_id, "task": card.task,
-                           "worker": {"host": socket.gethostname(), "pid": os.getpid()}}, time.perf_counter())
-    row = explained.row
+    return begin_images(worker, [(key, path)])[0]
+
+
+def begin_images(worker: Worker, items: Sequence[tuple]) -> list:
+    """begin_image for several (key, path) images at once: their unmasked passes are one batch,
+    and images explained for as many class targets (a classifier's top K) share one engine call,
+    their masked images filling the forward batches together. Each image's maps are the bits it
+    would get alone when the model's outputs for an image do not depend on the rest of its batch
+    (ONNX Runtime's CPU kernels: tests/test_dataset_workers.py). A failure stays in its image's row."""
+    started = [Explained({"key": key, "input": path, "status": "error", "config": worker.config_id,
+                          "card": worker.card_id, "task": worker.card.task,
+                          "worker": {"host": socket.gethostname(), "pid": os.getpid()}}, time.perf_counter())
+               for key, path in items]
+    inputs = {}
+    for i, explained in enumerate(started):
+        with _failure_recorded(explained):
+            image = _images.read_image(explained.row["input"], worker.config.max_pixels)
+            explained.row["size"] = list(image.size)
+            x, geometry = prepare(image, worker.card.input)
+            inputs[i] = (image, x, geometry)
+    runs = _unmasked_runs(worker, {i: x for i, (_, x, _) in inputs.items()})
+    shared = {}  # targets per image -> [(explained, x, activations)] explained together
+    for i, (image, x, geometry) in inputs.items():
+        explained, row = started[i], started[i].row
+        with _failure_recorded(explained):
+            if isinstance(runs[i], BaseException):
+                raise runs[i]
+            outputs, activations = runs[i]
+            plan = _tasks.plan(worker.card.task, np.asarray(outputs), worker.card, worker.config.classes,
+                               worker.config.top, worker.name, geometry)
+            row["predictions"] = plan.predictions
+            row["targets"] = plan.classes
+            row.update(plan.details)
+            row["channels"], row["forward_passes"] = 0, 1
+            explained.image, explained.plan, explained.geometry = image, plan, geometry
+            explained.maps = np.zeros((0, *x.shape[2:]), np.float32)
+            if plan.targets and all(isinstance(t, (int, np.integer)) for t in plan.targets):
+                shared.setdefault(len(plan.targets), []).append((explained, x, activations))
+            elif plan.targets:
+                _explain_alone(worker, explained, x, activations)
+    for members in shared.values():
+        _explain_together(worker, members)
+    return started
+
+
+@contextlib.contextmanager
+def _failure_recorded(explained: Explained):
+    """Any failure of the block (but Ctrl-C and exit) becomes the image's error row."""
     try:
-        image = _images.read_image(path, config.max_pixels)
-        width, height = image.size
-        row["size"] = [width, height]
-        x, geometry = prepare(image, card.input)
-        outputs, activations = worker.model.run(x)
-        plan = _tasks.plan(card.task, np.asarray(outputs), card, config.classes, config.top, worker.name, geometry)
-        row["predictions"] = plan.predictions
-        row["targets"] = plan.classes
-        row.update(plan.details)
-        maps = np.zeros((0, *x.shape[2:]), np.float32)
-        row["channels"], row["forward_passes"] = 0, 1
-        if plan.targets:
-            with worker._explainer() as explainer:
-                worker.passes = 0
-                maps = explainer.explain(x[0], activations[0], plan.targets, progress=False)
-                row["channels"] = int(explainer.details().channels.size)
-                row["forward_passes"] = worker.passes + 1  # + the unmasked pass above
-                if config.metrics:
-                    worker.passes = 0
-                    row["metrics"] = {metric: [float(v) for v in explainer.evaluate(
-                        x[0], maps, plan.targets, metric, progress=False)] for metric in METRICS}
-                    row["metric_forward_passes"] = worker.passes
-        explained.image, explained.maps, explained.plan, explained.geometry = image, maps, plan, geometry
+        yield
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as error:  # noqa: BLE001 - one bad image must not end the run
-        _record_failure(row, error)
-    return explained
+        explained.plan = None
+        _record_failure(explained.row, error)
+
+
+def _unmasked_runs(worker: Worker, inputs: dict) -> dict:
+    """The model's outputs and activations of each input, one batch for all (each image alone
+    when the batch fails, so that an error is its own image's); an exception where one failed."""
+    if len(inputs) > 1:
+        try:
+            outputs, activations = worker.model.run(np.concatenate(list(inputs.values())))
+            return {i: (outputs[j:j + 1], activations[j:j + 1]) for j, i in enumerate(inputs)}
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception:  # noqa: BLE001 - found again below, image by image
+            pass
+    runs = {}
+    for i, x in inputs.items():
+        try:
+            runs[i] = worker.model.run(x)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as error:  # noqa: BLE001
+            runs[i] = error
+    return runs
+
+
+def _explain_alone(worker: Worker, explained: Explained, x: np.ndarray, activations: np.ndarray) -> None:
+    """One image's maps (and metrics) in an engine call of its own."""
+    row, targets = explained.row, explained.plan.targets
+    with worker._explainer() as explainer:
+        worker.passes = 0
+        explained.maps = explainer.explain(x[0], activations[0], targets, progress=False)
+        row["channels"] = int(explainer.details().channels.size)
+        row["forward_passes"] = worker.passes + 1  # + the unmasked pass
+        if worker.config.metrics:
+            worker.passes = 0
+            row["metrics"] = {metric: [float(v) for v in explainer.evaluate(
+                x[0], explained.maps, targets, metric, progress=False)] for metric in METRICS}
+            row["metric_forward_passes"] = worker.passes
+
+
+def _explain_together(worker: Worker, members: list) -> None:
+    """Images with as many class targets in one engine call (and one per metric), each with its
+    own classes; when the call fails, each image alone, so that the error is its own image's."""
+    if len(members) == 1:
+        explained, x, activations = members[0]
+        with _failure_recorded(explained):
+            _explain_alone(worker, explained, x, activations)
+        return
+    xs = np.concatenate([x for _, x, _ in members])
+    table = np.array([explained.plan.targets for explained, _, _ in members], np.int64)
+    try:
+        with worker._explainer() as explainer:
+            worker.passes = 0
+            maps = explainer.explain(xs, np.concatenate([a for _, _, a in members]), table, progress=False)
+            details = [explainer.details(i) for i in range(len(members))]
+            # The engine's passes: per image its channels x the method's samples, and the unmasked
+            # pass where the weighting needs one; the samples are what the count leaves.
+            based = [int(not np.isnan(d.base_scores).all()) for d in details]
+            channels = [int(d.channels.size) for d in details]
+            samples = (worker.passes - sum(based)) // max(1, sum(channels))
+            metrics, metric_passes = {}, 0
+            if worker.config.metrics:
+                worker.passes = 0
+                metrics = {metric: explainer.evaluate(xs, maps, table, metric, progress=False) for metric in METRICS}
+                metric_passes = worker.passes // len(members)  # the same for images with as many targets
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception:  # noqa: BLE001 - found again image by image
+        for explained, x, activations in members:
+            with _failure_recorded(explained):
+                _explain_alone(worker, explained, x, activations)
+        return
+    for i, (explained, _, _) in enumerate(members):
+        row = explained.row
+        explained.maps = maps[i]
+        row["channels"] = channels[i]
+        row["forward_passes"] = samples * channels[i] + based[i] + 1  # + the unmasked pass
+        if worker.config.metrics:
+            row["metrics"] = {metric: [float(v) for v in values[i]] for metric, values in metrics.items()}
+            row["metric_forward_passes"] = metric_passes
 
 
 def finish_image(worker: Worker, explained: Explained) -> dict:

