@@ -19,8 +19,8 @@ from scorecam.models import ModelBundle
 
 ENCODINGS = [("PNG level 6 (Pillow's default)", "PNG", {"compress_level": 6}),
              ("PNG level 1", "PNG", {"compress_level": 1}),
-             ("PNG level 1, Z_RLE (ours)", "PNG", _images.PNG_OPTIONS),
-             ("PNG level 1, Z_HUFFMAN_ONLY", "PNG", {"compress_level": 1, "compress_type": 2}),
+             ("PNG level 1, Z_RLE", "PNG", {"compress_level": 1, "compress_type": 3}),
+             ("PNG ours: Up, Huffman-only", "ours", {}),
              ("PNG level 0", "PNG", {"compress_level": 0}),
              ("JPEG q90", "JPEG", {"quality": 90}),
              ("WebP q90 method 0", "WEBP", {"quality": 90, "method": 0})]
@@ -36,6 +36,8 @@ def best(function, rounds: int):
 
 
 def encode(picture: np.ndarray, kind: str, options: dict) -> bytes:
+    if kind == "ours":
+        return _images.encode_png(picture)
     buffer = io.BytesIO()
     Image.fromarray(picture).save(buffer, format=kind, **options)
     return buffer.getvalue()

@@ -107,9 +107,13 @@ class Timed:
     and the binding's own, serial work)."""
 
     def __init__(self, forward):
+        from scorecam._handle import borrows_batches
+
         self.forward = forward
         self.seconds = 0.0
         self.calls = 0
+        # It keeps nothing itself: it borrows the engine's batches when the forward it wraps does.
+        self.keeps_batches = not borrows_batches(forward)
 
     def __call__(self, batch):
         start = time.perf_counter()

@@ -53,13 +53,12 @@ def _shrunk(image):
 def _encode(picture, format: str) -> bytes:
     from PIL import Image
 
+    if format == "PNG":
+        return _images.encode_png(np.asarray(picture))
     if isinstance(picture, np.ndarray):
         picture = Image.fromarray(np.ascontiguousarray(picture, np.uint8))
     buffer = io.BytesIO()
-    if format == "JPEG":
-        picture.save(buffer, format="JPEG", quality=JPEG_QUALITY)
-    else:
-        picture.save(buffer, format="PNG", **_images.PNG_OPTIONS)
+    picture.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
 
 
