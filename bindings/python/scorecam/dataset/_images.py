@@ -166,10 +166,10 @@ def draw_box(picture: np.ndarray, box, caption: str) -> np.ndarray:
 
 # Overlays are PNGs written by our own encoder: every row filtered "Up" (its difference with the
 # row above: one numpy subtraction) and deflated Huffman-only at zlib level 1 (zlib releases the
-# GIL). On overlays (photos half covered by a smooth colormap) that is 2.3-2.8x faster than Pillow's
-# encoder at level 1, which tries five filters on every row, and 4-11% more bytes than Pillow's
-# default level 6, which took half of a CSKIP-16 run's time (issue 21; bench/overlay_encoding.py,
-# figures in docs/BENCHMARKS.md).
+# GIL). On overlays (photos half covered by a smooth colormap) that is 2.5-3.4x faster than Pillow's
+# encoder at level 1, which tries five filters on every row, and 11-16x faster than its default
+# level 6 (half of a CSKIP-16 run's time before issue 21), for 5-15% more bytes than level 6
+# (bench/overlay_encoding.py; figures in docs/BENCHMARKS.md).
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_UP_FILTER = 2
 
