@@ -29,6 +29,8 @@ package struct ExplanationRun {
     /// true: `targets` holds images x numTargets values, each image's own (compute_per_image).
     package var targetsPerImage = false
 
+    private var runTargets: RunTargets { RunTargets(targets, count: numTargets, perImage: targetsPerImage) }
+
     package init(parameters: Parameters, input: TensorView, activations: TensorView,
                 targets: [Int], numTargets: Int) {
         self.parameters = parameters
@@ -78,9 +80,7 @@ package struct ExplanationRun {
         let pipeline = try ForwardPipeline(
             builder: try MaskBuilder(input: input, activations: activations, parameters: parameters,
                                  masksOnly: host.takesMasks), host: host,
-            parameters: parameters, targets: RunTargets(targets, count: numTargets, perImage: targetsPerImage),
-            maxItems: chunk, total: planned,
-            cache: batchBuffers)
+            parameters: parameters, targets: runTargets, maxItems: chunk, total: planned, cache: batchBuffers)
 
         let base: [[Float]] = needsBase
             ? try perImage(pipeline.score((0..<input.n).map { WorkItem(image: $0, channel: nil) }))
@@ -149,8 +149,7 @@ package struct ExplanationRun {
         guard mapsCapacity >= needed else {
             throw EngineError(.bufferTooSmall, "the maps buffer holds \(mapsCapacity) floats but \(needed) are needed (\(input.n) images x \(numTargets) targets x \(mapSize.h) x \(mapSize.w))")
         }
-        try requireClassTargets(RunTargets(targets, count: numTargets, perImage: targetsPerImage), images: input.n,
-                                host: host)
+        try requireClassTargets(runTargets, images: input.n, host: host)
         try requireSafeMasking(inputMagnitude: requireFinite(input.data, count: input.count, what: "the input"),
                                parameters: parameters)
         let activationMagnitude = try requireFinite(activations.data, count: activations.count, what: "the activations")

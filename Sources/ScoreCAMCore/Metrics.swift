@@ -81,6 +81,8 @@ package struct Evaluation {
     /// true: `targets` holds images x targets values, each image's own (evaluate_per_image).
     package var targetsPerImage = false
 
+    private var runTargets: RunTargets { RunTargets(targets, count: maps.c, perImage: targetsPerImage) }
+
     package init(parameters: Parameters, input: TensorView, maps: TensorView, targets: [Int]) {
         self.parameters = parameters
         self.input = input
@@ -138,8 +140,7 @@ package struct Evaluation {
                                     ranks: metric.usesMasks ? nil : try positionRanks(), numTargets: numTargets,
                                     baseline: parameters.metricBaseline, threads: parameters.workerThreads)
         let chunk = Swift.max(1, Swift.min(itemCount, Self.chunkScores / numTargets))
-        let pipeline = try ForwardPipeline(builder: builder, host: host, parameters: scoring,
-                                           targets: RunTargets(targets, count: numTargets, perImage: targetsPerImage),
+        let pipeline = try ForwardPipeline(builder: builder, host: host, parameters: scoring, targets: runTargets,
                                            maxItems: chunk, total: itemCount)
         var headScores = [Float](repeating: 0, count: heads * numTargets)  // every target of each head
         var own = [Float](repeating: 0, count: perturbations)               // a perturbation's own target
@@ -189,7 +190,7 @@ package struct Evaluation {
         guard host.outputDim > 0 else { throw EngineError(.invalidArgument, "the model's output dimension must be positive") }
         _ = try Sizes.product([input.n, input.c, input.h, input.w], elementSize: 4, "the input")
         _ = try Sizes.product([maps.n, maps.c, maps.h, maps.w], elementSize: 4, "the maps")
-        try requireClassTargets(RunTargets(targets, count: maps.c, perImage: targetsPerImage), images: input.n, host: host)
+        try requireClassTargets(runTargets, images: input.n, host: host)
         try requireFinite(input.data, count: input.count, what: "the input")
         try requireSafeMagnitude(requireFinite(maps.data, count: maps.count, what: "the maps"), what: "the maps")
     }

@@ -101,9 +101,9 @@ class OnnxModel:
         self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
         if self.fixed_batch is not None:
             warnings.warn(f"{self.path or 'the model'}: the input {self.input!r} has a fixed batch size of "
-                          f"{self.fixed_batch}; "
-                          f"batches run {self.fixed_batch} image(s) at a time. Export with a dynamic batch axis "
-                          "(torch.onnx.export(..., dynamic_axes={'input': {0: 'batch'}})) to run them whole.",
+                          f"{self.fixed_batch}; batches run {self.fixed_batch} image(s) at a time. Export with a "
+                          "dynamic batch axis (torch.onnx.export(..., dynamic_axes={'input': {0: 'batch'}})) to run "
+                          "them whole.",
                           stacklevel=2)
 
     def _edited_session(self, path, layer: str, output: str | None, options):
